@@ -1,0 +1,60 @@
+#pragma once
+// Catalog: the hub's metadata (objects and where their bytes are, packs, snapshots, commits,
+// per-repo membership, branches), spoken in the reflected row types of catalog/schema.hpp.
+// Keeping the vocabulary to a handful of row-generic operations keeps the concept small as
+// the algorithms grow: an algorithm step is a query over rows, not a new catalog method.
+//
+// Semantics every backend keeps (pinned by tests/contract):
+//  - insert(rows): insert-or-ignore by primary key; returns how many rows were new. Repeating
+//    an insert changes nothing and never duplicates a row. One call is one short transaction.
+//  - upsert(rows): insert, or replace the row with the same key.
+//  - find<Row>(keys) / contains<Row>(keys): one batched lookup, results in key order. Never
+//    call these once per object; pass the whole batch.
+//  - erase<Row>(keys): returns how many existed; erasing an absent key is not an error.
+//  - scan<Row>(prefix): every row whose key starts with `prefix` (a tuple of leading key
+//    fields; `std::tuple{}` for the whole table), in key order.
+//  - compare_and_swap<Row>(key, expected, desired): atomically, if the row at `key` equals
+//    `expected` (nullopt: absent), make it `desired` (nullopt: delete) and return true;
+//    otherwise change nothing and return false. Branches move only through this.
+//  - transact(fn): runs fn(tx), where tx offers the same operations, as one transaction: all
+//    of its effects become visible together or, if fn throws, none do. Keep it short and
+//    never do object-store I/O inside it.
+//  Failures of the database are `musehub::error` with errc::io.
+
+#include "musehub/catalog/row.hpp"
+
+#include <concepts>
+#include <optional>
+#include <span>
+#include <tuple>
+#include <vector>
+
+namespace musehub::catalog {
+
+template <class C, class Row>
+concept TableOps = requires(C& c, std::span<const Row> rows, std::span<const Key<Row>> keys,
+                            const Key<Row>& key, const std::optional<Row>& row) {
+    { c.insert(rows) } -> std::same_as<std::size_t>;
+    { c.upsert(rows) } -> std::same_as<void>;
+    { c.template find<Row>(keys) } -> std::same_as<std::vector<std::optional<Row>>>;
+    { c.template contains<Row>(keys) } -> std::same_as<std::vector<bool>>;
+    { c.template erase<Row>(keys) } -> std::same_as<std::size_t>;
+    { c.template scan<Row>(std::tuple<>{}) } -> std::same_as<std::vector<Row>>;
+    { c.template compare_and_swap<Row>(key, row, row) } -> std::same_as<bool>;
+};
+
+template <class C, class Tuple>
+struct all_tables;
+template <class C, class... Rows>
+struct all_tables<C, std::tuple<Rows...>> : std::bool_constant<(TableOps<C, Rows> && ...)> {};
+
+} // namespace musehub::catalog
+
+namespace musehub {
+
+template <class C>
+concept Catalog = catalog::all_tables<C, catalog::Schema>::value && requires(C& c) {
+    { c.transact([](auto&) { return 0; }) } -> std::same_as<int>;
+};
+
+} // namespace musehub

@@ -1,0 +1,65 @@
+#pragma once
+// Jobs: follow-up work a push or an operator schedules, run by workers with leases.
+
+#include <boost/hana/define_struct.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace musehub {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = std::chrono::time_point<Clock, std::chrono::milliseconds>;
+
+inline TimePoint now_ms() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
+
+enum class JobKind : std::uint8_t { index, gc, consolidate, fetch_prebuild };
+enum class JobState : std::uint8_t { queued, running, done, failed };
+
+constexpr std::string_view to_string(JobKind k) noexcept {
+    switch (k) {
+    case JobKind::index: return "index";
+    case JobKind::gc: return "gc";
+    case JobKind::consolidate: return "consolidate";
+    case JobKind::fetch_prebuild: return "fetch-prebuild";
+    }
+    return "unknown";
+}
+constexpr std::string_view to_string(JobState s) noexcept {
+    switch (s) {
+    case JobState::queued: return "queued";
+    case JobState::running: return "running";
+    case JobState::done: return "done";
+    case JobState::failed: return "failed";
+    }
+    return "unknown";
+}
+
+// What a producer asks for. The id makes enqueue idempotent: derive it from the work
+// (e.g. "index:" + pack key) so a retried push does not schedule the work twice.
+struct JobSpec {
+    std::string id;
+    JobKind kind = JobKind::index;
+    std::string payload;
+    std::uint32_t max_attempts = 5;
+    TimePoint run_after{};
+};
+
+struct Job {
+    BOOST_HANA_DEFINE_STRUCT(Job,
+        (std::string, id),
+        (JobKind, kind),
+        (std::string, payload),
+        (JobState, state),
+        (std::uint32_t, attempts),      // claims so far, including the current one
+        (std::uint32_t, max_attempts),
+        (TimePoint, run_after),         // not claimable before
+        (TimePoint, lease_until),       // while running: the holder's lease
+        (std::string, worker),          // while running: the holder
+        (std::string, last_error));
+    friend bool operator==(const Job&, const Job&) = default;
+};
+
+} // namespace musehub

@@ -1,0 +1,58 @@
+#pragma once
+// Batched object-store operations. A store with a native batch member (S3 keeps many requests
+// in flight) is called through it; any other store gets the one-at-a-time default, so
+// algorithms always speak in batches and never care which.
+
+#include "musehub/store/concept.hpp"
+
+#include <span>
+
+namespace musehub {
+
+struct PutItem {
+    std::string key;
+    BytesView bytes;
+};
+struct RangeItem {
+    std::string key;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+template <ObjectStore S>
+void put_many(S& store, std::span<const PutItem> items) {
+    if constexpr (requires { store.put_many(items); }) store.put_many(items);
+    else
+        for (const auto& i : items) store.put(i.key, i.bytes);
+}
+
+template <ObjectStore S>
+std::vector<std::optional<Bytes>> get_ranges(const S& store, std::span<const RangeItem> items) {
+    if constexpr (requires { store.get_ranges(items); }) return store.get_ranges(items);
+    else {
+        std::vector<std::optional<Bytes>> out;
+        out.reserve(items.size());
+        for (const auto& i : items) out.push_back(store.get_range(i.key, i.offset, i.length));
+        return out;
+    }
+}
+
+template <ObjectStore S>
+std::vector<std::optional<std::uint64_t>> sizes(const S& store, std::span<const std::string> keys) {
+    if constexpr (requires { store.sizes(keys); }) return store.sizes(keys);
+    else {
+        std::vector<std::optional<std::uint64_t>> out;
+        out.reserve(keys.size());
+        for (const auto& k : keys) out.push_back(store.size(k));
+        return out;
+    }
+}
+
+template <ObjectStore S>
+void remove_many(S& store, std::span<const std::string> keys) {
+    if constexpr (requires { store.remove_many(keys); }) store.remove_many(keys);
+    else
+        for (const auto& k : keys) store.remove(k);
+}
+
+} // namespace musehub

@@ -1,0 +1,58 @@
+#pragma once
+// ObjectStore: where bytes live (packs, loose objects, cached fetch packs), by string key.
+//
+// Semantics every backend keeps (the contract suite in tests/contract pins each one):
+//  - put(key, bytes): atomic visibility: a reader sees all of the new bytes or none of them,
+//    never a prefix; a put that fails leaves no partial object. Putting the same key again
+//    replaces it atomically (keys are content addresses, so in practice with equal bytes).
+//  - put_if_absent(key, bytes): exactly one of any number of concurrent writers returns true;
+//    the others return false and change nothing.
+//  - get(key): all bytes, or nullopt when absent. get_range(key, offset, length): the bytes in
+//    [offset, offset+length) clipped to the object's end (a range past the end yields fewer or
+//    zero bytes, not an error), or nullopt when absent.
+//  - size(key): the stored length, or nullopt when absent.
+//  - remove(key): idempotent; removing an absent key is not an error.
+//  - list(prefix): every key that starts with `prefix`, byte-wise, sorted. Keys are opaque:
+//    "a/" never lists "ab/x".
+//  Failures of the medium are `musehub::error` with errc::io.
+//
+// Batched forms (store/batch.hpp) let a backend keep many requests in flight; a store that
+// has no native batch is served by the one-at-a-time default.
+
+#include "musehub/core/bytes.hpp"
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace musehub {
+
+template <class S>
+concept ObjectStore = requires(S& s, const S& cs, std::string_view key, BytesView data,
+                               std::uint64_t offset, std::uint64_t length) {
+    { s.put(key, data) } -> std::same_as<void>;
+    { s.put_if_absent(key, data) } -> std::same_as<bool>;
+    { cs.get(key) } -> std::same_as<std::optional<Bytes>>;
+    { cs.get_range(key, offset, length) } -> std::same_as<std::optional<Bytes>>;
+    { cs.size(key) } -> std::same_as<std::optional<std::uint64_t>>;
+    { s.remove(key) } -> std::same_as<void>;
+    { cs.list(key) } -> std::same_as<std::vector<std::string>>;
+};
+
+// Capability: the store can hand out URLs a client uses to PUT or GET bytes directly.
+template <class S>
+concept PresigningStore = ObjectStore<S> && requires(const S& cs, std::string_view key,
+                                                     std::uint32_t expiry_seconds) {
+    { cs.presign_put(key, expiry_seconds) } -> std::same_as<std::string>;
+    { cs.presign_get(key, expiry_seconds) } -> std::same_as<std::string>;
+};
+
+template <ObjectStore S>
+bool exists(const S& store, std::string_view key) {
+    return store.size(key).has_value();
+}
+
+} // namespace musehub

@@ -1,0 +1,26 @@
+#pragma once
+// Where things live in an object store. Keys fan out on the first two hex digits so no
+// listing or directory grows without bound; the layout version is part of every key so a
+// future layout can coexist with this one.
+
+#include "musehub/core/digest.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace musehub::keys {
+
+inline constexpr std::string_view layout = "v1";
+
+inline std::string fanned(std::string_view kind, const Digest& d, std::string_view suffix = {}) {
+    auto hex = d.hex();
+    std::string k;
+    k.reserve(kind.size() + layout.size() + hex.size() + suffix.size() + 8);
+    k.append(layout).append("/").append(kind).append("/").append(hex, 0, 2).append("/").append(hex).append(suffix);
+    return k;
+}
+
+inline std::string pack(const PackId& id) { return fanned("packs", id.digest, ".mpack"); }
+inline std::string loose_object(const ObjectId& id) { return fanned("objects", id.digest); }
+
+} // namespace musehub::keys

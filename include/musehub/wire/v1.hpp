@@ -1,0 +1,208 @@
+#pragma once
+// Wire v1: what the Muse 0.1.x client speaks (spec/wire-v1.md). A pack is a "bundle", one
+// msgpack map {commits, snapshots, objects, [branch_heads], [tags]} with object content as
+// msgpack bin; ids are bare lowercase hex. No compression: zstd-stored objects are decoded
+// on the way out.
+
+#include "musehub/core/object_codec.hpp"
+#include "musehub/detail/records.hpp"
+#include "musehub/wire/concept.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace musehub::wire {
+
+class v1 {
+public:
+    static constexpr std::string_view name = "v1";
+
+    struct IdText {
+        static std::string format(const Digest& d) { return d.hex(); }
+        static Digest parse(std::string_view text, std::string_view what) { return Digest::from_hex(text, what); }
+    };
+
+    std::string format_id(const Digest& d) const { return IdText::format(d); }
+    Digest parse_id(std::string_view text) const { return IdText::parse(text, "id"); }
+
+    Bytes encode_pack(const Pack& pack) const {
+        Bytes out;
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        write_bundle(p, sink, pack);
+        return out;
+    }
+
+    Pack decode_pack(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v1 bundle");
+        return read_bundle(handle.get(), limits);
+    }
+
+    Bytes encode_push(const PushRequest& push) const {
+        Bytes out;
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        p.pack_map(3);
+        detail::pack_str(p, "bundle");
+        write_bundle(p, sink, push.pack);
+        detail::pack_str(p, "branch");
+        detail::pack_str(p, push.branch);
+        detail::pack_str(p, "force");
+        push.force ? p.pack_true() : p.pack_false();
+        return out;
+    }
+
+    PushRequest decode_push(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v1 push");
+        const auto& m = detail::as_map(handle.get(), "v1 push");
+        PushRequest push;
+        push.pack = read_bundle(detail::require_key(m, "bundle", "v1 push"), limits);
+        push.branch = detail::as_str(detail::require_key(m, "branch", "v1 push"), "v1 push 'branch'");
+        if (auto* f = detail::find_key(m, "force"); f && !f->is_nil()) push.force = detail::as_bool(*f, "v1 push 'force'");
+        return push;
+    }
+
+    Bytes encode_fetch(const FetchRequest& fetch) const {
+        Bytes out;
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        p.pack_map(2);
+        detail::pack_str(p, "want");
+        write_ids(p, fetch.want);
+        detail::pack_str(p, "have");
+        write_ids(p, fetch.have);
+        return out;
+    }
+
+    FetchRequest decode_fetch(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v1 fetch");
+        const auto& m = detail::as_map(handle.get(), "v1 fetch");
+        FetchRequest f;
+        f.want = read_ids(detail::require_key(m, "want", "v1 fetch"), "v1 fetch 'want'", limits.max_commits);
+        if (auto* h = detail::find_key(m, "have")) f.have = read_ids(*h, "v1 fetch 'have'", limits.max_commits);
+        return f;
+    }
+
+    // One record (Commit, Snapshot or Tag) as a standalone msgpack map: the form catalogs
+    // keep, so a record is served back exactly as it arrived.
+    template <class Record>
+    Bytes encode_record(const Record& r) const {
+        Bytes out;
+        detail::write_record<IdText>(out, r);
+        return out;
+    }
+    template <class Record>
+    Record decode_record(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v1 record");
+        return Reader{limits, "v1 record"}.template record<Record>(handle.get());
+    }
+
+private:
+    using Writer = detail::RecordWriter<IdText>;
+    using Reader = detail::RecordReader<IdText>;
+
+    static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
+        p.pack_array(static_cast<std::uint32_t>(ids.size()));
+        for (const auto& id : ids) detail::pack_str(p, id.hex());
+    }
+
+    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+        const auto& a = detail::as_array(o, what);
+        if (a.size > max)
+            fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over the limit of " + std::to_string(max));
+        std::vector<CommitId> ids;
+        ids.reserve(a.size);
+        for (std::uint32_t i = 0; i < a.size; ++i) ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
+        return ids;
+    }
+
+    static void write_bundle(detail::Packer& p, detail::ByteSink& sink, const Pack& pack) {
+        Writer w{p, sink};
+        p.pack_map(3 + (pack.branch_heads.empty() ? 0 : 1) + (pack.tags.empty() ? 0 : 1));
+        detail::pack_str(p, "commits");
+        p.pack_array(static_cast<std::uint32_t>(pack.commits.size()));
+        for (const auto& c : pack.commits) w.record(c);
+        detail::pack_str(p, "snapshots");
+        p.pack_array(static_cast<std::uint32_t>(pack.snapshots.size()));
+        for (const auto& s : pack.snapshots) w.record(s);
+        detail::pack_str(p, "objects");
+        p.pack_array(static_cast<std::uint32_t>(pack.objects.size()));
+        for (const auto& o : pack.objects) {
+            p.pack_map(2);
+            detail::pack_str(p, "object_id");
+            detail::pack_str(p, o.id.hex());
+            detail::pack_str(p, "content");
+            if (o.encoding == Encoding::raw) detail::pack_bin(p, o.stored);
+            else detail::pack_bin(p, decode_object(o, o.raw_size));
+        }
+        if (!pack.branch_heads.empty()) {
+            detail::pack_str(p, "branch_heads");
+            p.pack_map(static_cast<std::uint32_t>(pack.branch_heads.size()));
+            for (const auto& [name, head] : pack.branch_heads) detail::pack_str(p, name), detail::pack_str(p, head.hex());
+        }
+        if (!pack.tags.empty()) {
+            detail::pack_str(p, "tags");
+            p.pack_array(static_cast<std::uint32_t>(pack.tags.size()));
+            for (const auto& t : pack.tags) w.record(t);
+        }
+    }
+
+    static const msgpack::object_array& counted(const msgpack::object_map& m, std::string_view key, std::size_t max,
+                                                const msgpack::object_array& none) {
+        auto* v = detail::find_key(m, key);
+        if (!v || v->is_nil()) return none;
+        const auto& a = detail::as_array(*v, "v1 bundle '" + std::string(key) + "'");
+        if (a.size > max)
+            fail(errc::oversized, "v1 bundle has " + std::to_string(a.size) + " " + std::string(key) +
+                                      ", over the limit of " + std::to_string(max));
+        return a;
+    }
+
+    static Pack read_bundle(const msgpack::object& o, const Limits& limits) {
+        const auto& m = detail::as_map(o, "v1 bundle");
+        const msgpack::object_array none{0, nullptr};
+        Pack pack;
+        const auto& commits = counted(m, "commits", limits.max_commits, none);
+        const auto& snapshots = counted(m, "snapshots", limits.max_snapshots, none);
+        const auto& objects = counted(m, "objects", limits.max_objects, none);
+        const auto& tags = counted(m, "tags", limits.max_tags, none);
+        pack.commits.reserve(commits.size);
+        for (std::uint32_t i = 0; i < commits.size; ++i) {
+            auto what = "commit " + std::to_string(i) + " of the bundle";
+            pack.commits.push_back(Reader{limits, what}.template record<Commit>(commits.ptr[i]));
+        }
+        pack.snapshots.reserve(snapshots.size);
+        for (std::uint32_t i = 0; i < snapshots.size; ++i) {
+            auto what = "snapshot " + std::to_string(i) + " of the bundle";
+            pack.snapshots.push_back(Reader{limits, what}.template record<Snapshot>(snapshots.ptr[i]));
+        }
+        pack.objects.reserve(objects.size);
+        for (std::uint32_t i = 0; i < objects.size; ++i) {
+            auto what = "object " + std::to_string(i) + " of the bundle";
+            const auto& om = detail::as_map(objects.ptr[i], what);
+            auto id = IdText::parse(detail::as_str(detail::require_key(om, "object_id", what), what), what + " 'object_id'");
+            auto content = detail::as_bin(detail::require_key(om, "content", what), what + " 'content'");
+            if (content.size() > limits.max_object_bytes)
+                fail(errc::oversized, what + " (" + id.hex() + ") is " + std::to_string(content.size()) +
+                                          " bytes, over the limit of " + std::to_string(limits.max_object_bytes));
+            pack.objects.push_back(PackObject{ObjectId{id}, Encoding::raw, content, content.size()});
+        }
+        if (auto* heads = detail::find_key(m, "branch_heads"); heads && !heads->is_nil()) {
+            const auto& hm = detail::as_map(*heads, "v1 bundle 'branch_heads'");
+            for (std::uint32_t i = 0; i < hm.size; ++i)
+                pack.branch_heads.insert_or_assign(
+                    std::string(detail::as_str(hm.ptr[i].key, "branch name")),
+                    CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, "branch head"), "branch head")});
+        }
+        pack.tags.reserve(tags.size);
+        for (std::uint32_t i = 0; i < tags.size; ++i) {
+            auto what = "tag " + std::to_string(i) + " of the bundle";
+            pack.tags.push_back(Reader{limits, what}.template record<Tag>(tags.ptr[i]));
+        }
+        return pack;
+    }
+};
+
+static_assert(WireProtocol<v1>);
+
+} // namespace musehub::wire

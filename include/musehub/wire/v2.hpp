@@ -1,0 +1,663 @@
+#pragma once
+// Wire v2: the binary MPack (spec/wire-v2.md). A pack is one file:
+//
+//   magic "MUSE" | version u8 = 1 | count u8 | count × {type u8, offset u64 LE, length u64 LE}
+//   | sections | footer: SHA-256 of every preceding byte
+//
+// with the five sections OBJECTS (1), COMMITS (2), SNAPSHOTS (3), TAGS (4) and META (5), all
+// of them always written, in type order, so the same Pack always encodes to the same bytes
+// (and so to the same pack key: consolidation is idempotent).
+//
+//   OBJECTS    u64 count, then per object: id (71 ASCII bytes, "sha256:" + hex), encoding u8
+//              (0 raw, 1 zstd), stored length u64, raw length u64, stored bytes. Each object's
+//              bytes sit at a fixed place in the file: see `ObjectSpan`.
+//   COMMITS,   u64 count, then per record: u64 length + one msgpack map (the v1 record
+//   SNAPSHOTS, fields, ids spelled "sha256:" + hex). A snapshot may instead be a delta against
+//   TAGS       a snapshot earlier in the same section: {snapshot_id, parent_snapshot_id,
+//              delta_upsert {path: id}, delta_remove [path], created_at, extensions…}.
+//   META       one msgpack map {counts {objects, commits, snapshots, tags}, branch_heads
+//              {name: id}, format "musehub-mpack"}; no timestamps.
+//
+// Decoding checks structure, not truth (see wire/concept.hpp): object hashes and full
+// snapshot and commit ids are verified when a pack enters the hub, not here. The one
+// exception is a delta snapshot, whose manifest only exists once rebuilt: it is rebuilt and
+// checked against its id here, so a decoded Pack only ever holds full manifests.
+//
+// Object bytes are never copied on decode: PackObject::stored views the input buffer.
+
+#include "musehub/core/manifest.hpp"
+#include "musehub/core/object_codec.hpp"
+#include "musehub/core/sha256.hpp"
+#include "musehub/detail/records.hpp"
+#include "musehub/wire/concept.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace musehub::wire {
+
+class v2 {
+public:
+    static constexpr std::string_view name = "v2";
+
+    // What the encoder chooses; the decoder reads every choice without being told.
+    struct Options {
+        int zstd_level = 3;                  // for objects the encoder compresses
+        std::size_t min_compress_bytes = 64; // raw objects smaller than this stay raw
+        bool delta_snapshots = true;         // encode a snapshot against the one before it
+    };
+
+    // Where one object's stored bytes sit inside an encoded pack: a hub records (offset,
+    // length) next to the pack key and later serves the object with one ranged read.
+    struct ObjectSpan {
+        ObjectId id;
+        Encoding encoding = Encoding::raw;
+        std::uint64_t offset = 0; // from the first byte of the file
+        std::uint64_t length = 0; // stored bytes (a zstd frame when encoding is zstd)
+        std::uint64_t raw_size = 0;
+        friend bool operator==(const ObjectSpan&, const ObjectSpan&) = default;
+    };
+
+    enum class Section : std::uint8_t { objects = 1, commits = 2, snapshots = 3, tags = 4, meta = 5 };
+
+    static constexpr std::array<char, 4> magic{'M', 'U', 'S', 'E'};
+    static constexpr std::uint8_t version = 1;
+    static constexpr std::size_t header_bytes = 6;       // magic, version, count
+    static constexpr std::size_t table_entry_bytes = 17; // type, offset, length
+    static constexpr std::size_t footer_bytes = 32;      // SHA-256
+    static constexpr std::size_t id_text_bytes = 71;     // "sha256:" + 64 hex
+    static constexpr std::size_t object_header_bytes = id_text_bytes + 1 + 8 + 8;
+    static constexpr std::string_view format_name = "musehub-mpack";
+
+    struct IdText {
+        static constexpr std::string_view prefix = "sha256:";
+        static std::string format(const Digest& d) { return std::string(prefix) + d.hex(); }
+        static Digest parse(std::string_view text, std::string_view what) {
+            if (text.size() != id_text_bytes || text.substr(0, prefix.size()) != prefix ||
+                !Digest::is_hex(text.substr(prefix.size())))
+                fail(errc::invalid_id, std::string(what) +
+                                           " is not 'sha256:' + 64 lowercase hex characters: '" +
+                                           std::string(text.substr(0, 80)) + "'");
+            return Digest::from_hex(text.substr(prefix.size()), what);
+        }
+    };
+
+    v2() = default;
+    explicit v2(const Options& options) : options_(options) {}
+    const Options& options() const noexcept { return options_; }
+
+    std::string format_id(const Digest& d) const { return IdText::format(d); }
+    Digest parse_id(std::string_view text) const { return IdText::parse(text, "id"); }
+
+    // The key a pack is stored under: SHA-256 of the whole file, footer included.
+    static PackId pack_key(BytesView encoded) { return PackId{sha256(encoded)}; }
+
+    // ---- packs ------------------------------------------------------------------------------
+
+    Bytes encode_pack(const Pack& pack) const {
+        Bytes out;
+        std::size_t estimate = header_bytes + 5 * table_entry_bytes + footer_bytes + 64;
+        for (const auto& o : pack.objects) estimate += object_header_bytes + o.stored.size();
+        estimate += 256 * (pack.commits.size() + pack.snapshots.size() + pack.tags.size());
+        out.reserve(estimate);
+
+        out.insert(out.end(), reinterpret_cast<const std::byte*>(magic.data()),
+                   reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
+        out.push_back(std::byte{version});
+        out.push_back(std::byte{5});
+        const std::size_t table = out.size();
+        out.resize(out.size() + 5 * table_entry_bytes);
+
+        auto section = [&](Section type, auto&& write) {
+            const std::size_t begin = out.size();
+            write();
+            auto* entry = out.data() + table + (static_cast<std::size_t>(type) - 1) * table_entry_bytes;
+            entry[0] = std::byte{static_cast<std::uint8_t>(type)};
+            store_u64(entry + 1, begin);
+            store_u64(entry + 9, out.size() - begin);
+        };
+        section(Section::objects, [&] { write_objects(out, pack.objects); });
+        section(Section::commits, [&] { write_records(out, pack.commits); });
+        section(Section::snapshots, [&] { write_snapshots(out, pack.snapshots); });
+        section(Section::tags, [&] { write_records(out, pack.tags); });
+        section(Section::meta, [&] { write_meta(out, pack); });
+
+        auto footer = sha256(BytesView{out.data(), out.size()});
+        auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
+        out.insert(out.end(), f, f + footer.bytes.size());
+        return out;
+    }
+
+    // The returned pack's object bytes view `bytes`: keep it alive, or hand it to Pack::hold.
+    Pack decode_pack(BytesView bytes, const Limits& limits) const {
+        auto sections = read_layout(bytes, limits);
+        const Counts declared = read_meta(sections[index(Section::meta)], limits);
+        Pack pack;
+        pack.branch_heads = declared.branch_heads;
+        read_objects(sections[index(Section::objects)], declared.objects, limits, pack.objects);
+        read_commits(sections[index(Section::commits)], declared.commits, limits, pack.commits);
+        read_snapshots(sections[index(Section::snapshots)], declared.snapshots, limits,
+                       pack.snapshots);
+        read_tags(sections[index(Section::tags)], declared.tags, limits, pack.tags);
+        return pack;
+    }
+
+    // Every object's place in `encoded`, in pack order. The whole pack is validated exactly as
+    // decode_pack does; a caller that already decoded the pack uses the overload below.
+    std::vector<ObjectSpan> object_spans(BytesView encoded, const Limits& limits) const {
+        return object_spans(decode_pack(encoded, limits), encoded);
+    }
+
+    // The places of a pack's objects inside `encoded`, the buffer it was decoded from.
+    static std::vector<ObjectSpan> object_spans(const Pack& decoded, BytesView encoded) {
+        std::vector<ObjectSpan> spans;
+        spans.reserve(decoded.objects.size());
+        const auto base = reinterpret_cast<std::uintptr_t>(encoded.data());
+        for (const auto& o : decoded.objects) {
+            const auto at = reinterpret_cast<std::uintptr_t>(o.stored.data());
+            if (at < base || at - base > encoded.size() || o.stored.size() > encoded.size() - (at - base))
+                fail(errc::invalid_argument,
+                     "object " + o.id.hex() + " does not view the buffer its pack was decoded from");
+            spans.push_back(ObjectSpan{o.id, o.encoding, at - base, o.stored.size(), o.raw_size});
+        }
+        return spans;
+    }
+
+    // ---- messages ---------------------------------------------------------------------------
+
+    Bytes encode_push(const PushRequest& push) const {
+        Bytes pack = encode_pack(push.pack);
+        if (pack.size() > std::numeric_limits<std::uint32_t>::max())
+            fail(errc::oversized, "v2 push: a pack of " + std::to_string(pack.size()) +
+                                      " bytes does not fit a msgpack bin; use the stream push");
+        Bytes out;
+        out.reserve(pack.size() + push.branch.size() + 32);
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        p.pack_map(3);
+        detail::pack_str(p, "branch");
+        detail::pack_str(p, push.branch);
+        detail::pack_str(p, "force");
+        push.force ? p.pack_true() : p.pack_false();
+        detail::pack_str(p, "pack");
+        detail::pack_bin(p, pack);
+        return out;
+    }
+
+    // The pack is decoded in place: its object bytes view `bytes`.
+    PushRequest decode_push(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v2 push");
+        const auto& m = detail::as_map(handle.get(), "v2 push");
+        PushRequest push;
+        push.branch = detail::as_str(detail::require_key(m, "branch", "v2 push"), "v2 push 'branch'");
+        if (auto* f = detail::find_key(m, "force"); f && !f->is_nil())
+            push.force = detail::as_bool(*f, "v2 push 'force'");
+        push.pack = decode_pack(detail::as_bin(detail::require_key(m, "pack", "v2 push"), "v2 push 'pack'"),
+                                limits);
+        return push;
+    }
+
+    Bytes encode_fetch(const FetchRequest& fetch) const {
+        Bytes out;
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        p.pack_map(2);
+        detail::pack_str(p, "want");
+        write_ids(p, fetch.want);
+        detail::pack_str(p, "have");
+        write_ids(p, fetch.have);
+        return out;
+    }
+
+    FetchRequest decode_fetch(BytesView bytes, const Limits& limits) const {
+        auto handle = detail::unpack_bounded(bytes, limits, "v2 fetch");
+        const auto& m = detail::as_map(handle.get(), "v2 fetch");
+        FetchRequest f;
+        f.want = read_ids(detail::require_key(m, "want", "v2 fetch"), "v2 fetch 'want'", limits.max_commits);
+        if (auto* h = detail::find_key(m, "have"); h && !h->is_nil())
+            f.have = read_ids(*h, "v2 fetch 'have'", limits.max_commits);
+        return f;
+    }
+
+private:
+    using Writer = detail::RecordWriter<IdText>;
+    using Reader = detail::RecordReader<IdText>;
+
+    Options options_;
+
+    // ---- little-endian integers, written once --------------------------------------------
+
+    static void store_u64(std::byte* p, std::uint64_t v) noexcept {
+        for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+    }
+    static void put_u64(Bytes& out, std::uint64_t v) {
+        out.resize(out.size() + 8);
+        store_u64(out.data() + out.size() - 8, v);
+    }
+    static std::uint64_t get_u64(const std::byte* p) noexcept {
+        std::uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+        return v;
+    }
+
+    static constexpr std::size_t index(Section s) noexcept { return static_cast<std::size_t>(s) - 1; }
+    static constexpr const char* section_name(std::size_t i) noexcept {
+        constexpr const char* names[] = {"OBJECTS", "COMMITS", "SNAPSHOTS", "TAGS", "META"};
+        return names[i];
+    }
+
+    // Reads a section front to back; every read is checked against the bytes left.
+    struct Cursor {
+        BytesView data;
+        std::string what; // "v2 pack COMMITS section"
+        std::size_t pos = 0;
+
+        std::size_t left() const noexcept { return data.size() - pos; }
+        BytesView take(std::uint64_t n, std::string_view item) {
+            if (n > left())
+                fail(errc::truncated, what + ": " + std::string(item) + " needs " + std::to_string(n) +
+                                          " bytes, only " + std::to_string(left()) + " remain");
+            auto v = data.subspan(pos, static_cast<std::size_t>(n));
+            pos += static_cast<std::size_t>(n);
+            return v;
+        }
+        std::uint64_t u64(std::string_view item) { return get_u64(take(8, item).data()); }
+        std::uint8_t u8(std::string_view item) { return std::to_integer<std::uint8_t>(take(1, item)[0]); }
+
+        // A section's leading count: it must fit the section's bytes at `min_record` bytes per
+        // record (truncated), then the limit (oversized), then what META declared (corrupt) —
+        // all before the caller reserves anything for it.
+        std::size_t count(std::size_t min_record, std::uint64_t limit, std::string_view limit_name,
+                          std::uint64_t declared) {
+            const std::uint64_t n = u64("the record count");
+            if (n > left() / min_record)
+                fail(errc::truncated, what + " declares " + std::to_string(n) + " records of at least " +
+                                          std::to_string(min_record) + " bytes in " +
+                                          std::to_string(left()) + " bytes");
+            if (n > limit)
+                fail(errc::oversized, what + " declares " + std::to_string(n) + " records, over " +
+                                          std::string(limit_name) + " = " + std::to_string(limit));
+            if (n != declared)
+                fail(errc::corrupt, what + " holds " + std::to_string(n) + " records but META counts " +
+                                        std::to_string(declared));
+            return static_cast<std::size_t>(n);
+        }
+        void finish() const {
+            if (pos != data.size())
+                fail(errc::corrupt, what + " has " + std::to_string(left()) + " trailing bytes");
+        }
+    };
+
+    // ---- encode ---------------------------------------------------------------------------
+
+    void write_objects(Bytes& out, const std::vector<PackObject>& objects) const {
+        put_u64(out, objects.size());
+        for (const auto& o : objects) {
+            if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd)
+                fail(errc::invalid_argument, "object " + o.id.hex() + " has unknown encoding " +
+                                                 std::to_string(static_cast<int>(o.encoding)));
+            if (o.encoding == Encoding::raw && o.stored.size() != o.raw_size)
+                fail(errc::invalid_argument, "object " + o.id.hex() + " declares " +
+                                                 std::to_string(o.raw_size) + " bytes but stores " +
+                                                 std::to_string(o.stored.size()));
+            Bytes compressed;
+            Encoding encoding = o.encoding;
+            BytesView stored = o.stored;
+            if (o.encoding == Encoding::raw && o.stored.size() >= options_.min_compress_bytes) {
+                compressed = zstd_compress(o.stored, options_.zstd_level);
+                if (compressed.size() < o.stored.size()) {
+                    encoding = Encoding::zstd;
+                    stored = compressed;
+                }
+            }
+            auto id = IdText::format(o.id.digest);
+            auto text = as_bytes(id);
+            out.insert(out.end(), text.begin(), text.end());
+            out.push_back(std::byte{static_cast<std::uint8_t>(encoding)});
+            put_u64(out, stored.size());
+            put_u64(out, o.raw_size);
+            out.insert(out.end(), stored.begin(), stored.end());
+        }
+    }
+
+    // Appends `u64 length` + whatever `write` packs, then patches the length.
+    template <class F>
+    static void framed(Bytes& out, F&& write) {
+        const std::size_t at = out.size();
+        put_u64(out, 0);
+        write();
+        store_u64(out.data() + at, out.size() - at - 8);
+    }
+
+    template <class Record>
+    static void write_records(Bytes& out, const std::vector<Record>& records) {
+        put_u64(out, records.size());
+        for (const auto& r : records) framed(out, [&] { detail::write_record<IdText>(out, r); });
+    }
+
+    static constexpr std::array<std::string_view, 6> snapshot_keys{
+        "snapshot_id", "manifest", "created_at", "parent_snapshot_id", "delta_upsert", "delta_remove"};
+
+    // A delta is only worth writing when it is smaller than the manifest, and only possible
+    // when it will rebuild to the declared id and no extension key would shadow a delta key.
+    bool try_delta(const Snapshot& prev, const Snapshot& s, ManifestDelta& delta) const {
+        if (!options_.delta_snapshots) return false;
+        for (const auto& [key, value] : s.extensions)
+            for (auto k : snapshot_keys)
+                if (key == k) return false;
+        delta = diff(prev.manifest, s.manifest);
+        if (delta.upsert.size() + delta.remove.size() >= s.manifest.size()) return false;
+        return s.manifest.id() == s.snapshot_id;
+    }
+
+    void write_snapshots(Bytes& out, const std::vector<Snapshot>& snapshots) const {
+        put_u64(out, snapshots.size());
+        ManifestDelta delta;
+        for (std::size_t i = 0; i < snapshots.size(); ++i) {
+            const auto& s = snapshots[i];
+            if (i == 0 || !try_delta(snapshots[i - 1], s, delta)) {
+                framed(out, [&] { detail::write_record<IdText>(out, s); });
+                continue;
+            }
+            framed(out, [&] {
+                detail::ByteSink sink{out};
+                detail::Packer p(sink);
+                Writer w{p, sink};
+                p.pack_map(static_cast<std::uint32_t>(5 + s.extensions.size()));
+                detail::pack_str(p, "snapshot_id");
+                w.put(s.snapshot_id);
+                detail::pack_str(p, "parent_snapshot_id");
+                w.put(snapshots[i - 1].snapshot_id);
+                detail::pack_str(p, "delta_upsert");
+                p.pack_map(static_cast<std::uint32_t>(delta.upsert.size()));
+                for (const auto& e : delta.upsert) detail::pack_str(p, e.path), w.put(e.object);
+                detail::pack_str(p, "delta_remove");
+                w.put(delta.remove);
+                detail::pack_str(p, "created_at");
+                w.put(s.created_at);
+                for (const auto& [k, v] : s.extensions) detail::pack_str(p, k), w.put(v);
+            });
+        }
+    }
+
+    static void write_meta(Bytes& out, const Pack& pack) {
+        detail::ByteSink sink{out};
+        detail::Packer p(sink);
+        p.pack_map(3);
+        detail::pack_str(p, "counts");
+        p.pack_map(4);
+        detail::pack_str(p, "objects");
+        p.pack_uint64(pack.objects.size());
+        detail::pack_str(p, "commits");
+        p.pack_uint64(pack.commits.size());
+        detail::pack_str(p, "snapshots");
+        p.pack_uint64(pack.snapshots.size());
+        detail::pack_str(p, "tags");
+        p.pack_uint64(pack.tags.size());
+        detail::pack_str(p, "branch_heads");
+        p.pack_map(static_cast<std::uint32_t>(pack.branch_heads.size()));
+        for (const auto& [branch, head] : pack.branch_heads)
+            detail::pack_str(p, branch), detail::pack_str(p, IdText::format(head.digest));
+        detail::pack_str(p, "format");
+        detail::pack_str(p, format_name);
+    }
+
+    static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
+        p.pack_array(static_cast<std::uint32_t>(ids.size()));
+        for (const auto& id : ids) detail::pack_str(p, IdText::format(id.digest));
+    }
+
+    // ---- decode ---------------------------------------------------------------------------
+
+    // Checks the container (size, magic, version, table, footer) and returns each section's
+    // bytes, indexed by type - 1.
+    static std::array<BytesView, 5> read_layout(BytesView bytes, const Limits& limits) {
+        if (bytes.size() > limits.max_pack_bytes)
+            fail(errc::oversized, "v2 pack is " + std::to_string(bytes.size()) +
+                                      " bytes, over max_pack_bytes = " + std::to_string(limits.max_pack_bytes));
+        if (bytes.size() < header_bytes)
+            fail(errc::truncated, "v2 pack is " + std::to_string(bytes.size()) +
+                                      " bytes, shorter than its " + std::to_string(header_bytes) +
+                                      "-byte header");
+        if (!equal_bytes(bytes.first(magic.size()),
+                         BytesView{reinterpret_cast<const std::byte*>(magic.data()), magic.size()}))
+            fail(errc::corrupt, "v2 pack does not start with the magic 'MUSE'");
+        if (auto v = std::to_integer<unsigned>(bytes[4]); v != version)
+            fail(errc::unsupported, "v2 pack has format version " + std::to_string(v) +
+                                        "; this build reads version " + std::to_string(version));
+        const std::size_t count = std::to_integer<std::size_t>(bytes[5]);
+        const std::size_t table_end = header_bytes + count * table_entry_bytes;
+        if (bytes.size() < table_end + footer_bytes)
+            fail(errc::truncated, "v2 pack is " + std::to_string(bytes.size()) + " bytes, shorter than its " +
+                                      std::to_string(count) + "-entry section table and footer (" +
+                                      std::to_string(table_end + footer_bytes) + " bytes)");
+        const std::size_t footer_at = bytes.size() - footer_bytes;
+        const Digest sum = sha256(bytes.first(footer_at));
+        if (!equal_bytes(BytesView{reinterpret_cast<const std::byte*>(sum.bytes.data()), sum.bytes.size()},
+                         bytes.subspan(footer_at)))
+            fail(errc::corrupt, "v2 pack checksum mismatch: the footer is not the SHA-256 of the pack");
+
+        std::array<BytesView, 5> sections{};
+        std::array<bool, 5> seen{};
+        std::array<std::pair<std::uint64_t, std::uint64_t>, 5> ranges{}; // (offset, length)
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::byte* entry = bytes.data() + header_bytes + i * table_entry_bytes;
+            const auto type = std::to_integer<unsigned>(entry[0]);
+            const std::uint64_t offset = get_u64(entry + 1);
+            const std::uint64_t length = get_u64(entry + 9);
+            if (type < 1 || type > 5)
+                fail(errc::corrupt, "v2 pack section table entry " + std::to_string(i) +
+                                        " has unknown section type " + std::to_string(type));
+            const std::size_t k = type - 1;
+            if (seen[k])
+                fail(errc::corrupt, std::string("v2 pack has two ") + section_name(k) + " sections");
+            if (offset < table_end || offset > footer_at || length > footer_at - offset)
+                fail(errc::corrupt, std::string("v2 pack ") + section_name(k) + " section (offset " +
+                                        std::to_string(offset) + ", length " + std::to_string(length) +
+                                        ") lies outside the data area [" + std::to_string(table_end) +
+                                        ", " + std::to_string(footer_at) + ")");
+            seen[k] = true;
+            ranges[k] = {offset, length};
+            sections[k] = bytes.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
+        }
+        for (std::size_t k = 0; k < 5; ++k)
+            if (!seen[k]) fail(errc::corrupt, std::string("v2 pack lacks its ") + section_name(k) + " section");
+        // Sections never share bytes: a byte range names one object in one section.
+        std::array<std::size_t, 5> order{0, 1, 2, 3, 4};
+        std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ranges[a] < ranges[b]; });
+        for (std::size_t j = 1; j < 5; ++j) {
+            const auto& [prev_off, prev_len] = ranges[order[j - 1]];
+            if (prev_off + prev_len > ranges[order[j]].first)
+                fail(errc::corrupt, std::string("v2 pack ") + section_name(order[j - 1]) + " and " +
+                                        section_name(order[j]) + " sections overlap");
+        }
+        return sections;
+    }
+
+    struct Counts {
+        std::uint64_t objects = 0, commits = 0, snapshots = 0, tags = 0;
+        std::map<std::string, CommitId> branch_heads;
+    };
+
+    static Counts read_meta(BytesView section, const Limits& limits) {
+        constexpr std::string_view what = "v2 pack META";
+        auto handle = detail::unpack_bounded(section, limits, what);
+        const auto& m = detail::as_map(handle.get(), what);
+        auto format = detail::as_str(detail::require_key(m, "format", what), "v2 pack META 'format'");
+        if (format != format_name)
+            fail(errc::corrupt, "v2 pack META 'format' is '" + std::string(format.substr(0, 80)) +
+                                    "', not '" + std::string(format_name) + "'");
+        const auto& counts = detail::as_map(detail::require_key(m, "counts", what), "v2 pack META 'counts'");
+        auto count = [&](std::string_view key) {
+            return detail::as_uint(detail::require_key(counts, key, "v2 pack META 'counts'"),
+                                   "v2 pack META 'counts' '" + std::string(key) + "'");
+        };
+        Counts c;
+        c.objects = count("objects");
+        c.commits = count("commits");
+        c.snapshots = count("snapshots");
+        c.tags = count("tags");
+        if (auto* heads = detail::find_key(m, "branch_heads"); heads && !heads->is_nil()) {
+            const auto& hm = detail::as_map(*heads, "v2 pack META 'branch_heads'");
+            for (std::uint32_t i = 0; i < hm.size; ++i) {
+                std::string branch(detail::as_str(hm.ptr[i].key, "v2 pack META branch name"));
+                auto label = "v2 pack META head of branch '" + branch.substr(0, 200) + "'";
+                c.branch_heads.insert_or_assign(
+                    std::move(branch), CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, label), label)});
+            }
+        }
+        return c;
+    }
+
+    static void read_objects(BytesView section, std::uint64_t declared, const Limits& limits,
+                             std::vector<PackObject>& objects) {
+        Cursor in{section, "v2 pack OBJECTS section"};
+        const std::size_t n = in.count(object_header_bytes, limits.max_objects, "max_objects", declared);
+        objects.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto what = "object " + std::to_string(i) + " of the v2 pack";
+            const auto header = in.take(object_header_bytes, what + " header");
+            const ObjectId id{IdText::parse(as_chars(header.first(id_text_bytes)), what + " id")};
+            const auto enc = std::to_integer<std::uint8_t>(header[id_text_bytes]);
+            if (enc != static_cast<std::uint8_t>(Encoding::raw) && enc != static_cast<std::uint8_t>(Encoding::zstd))
+                fail(errc::unsupported, what + " (" + id.hex() + ") has unknown encoding " + std::to_string(enc));
+            const std::uint64_t stored_size = get_u64(header.data() + id_text_bytes + 1);
+            const std::uint64_t raw_size = get_u64(header.data() + id_text_bytes + 9);
+            const auto stored = in.take(stored_size, what + " (" + id.hex() + ") bytes");
+            if (raw_size > limits.max_object_bytes)
+                fail(errc::oversized, what + " (" + id.hex() + ") is " + std::to_string(raw_size) +
+                                          " bytes, over max_object_bytes = " +
+                                          std::to_string(limits.max_object_bytes));
+            const auto encoding = static_cast<Encoding>(enc);
+            if (encoding == Encoding::raw && stored_size != raw_size)
+                fail(errc::corrupt, what + " (" + id.hex() + ") is raw but stores " +
+                                        std::to_string(stored_size) + " bytes for " +
+                                        std::to_string(raw_size));
+            objects.push_back(PackObject{id, encoding, stored, raw_size});
+        }
+        in.finish();
+    }
+
+    // Walks a record section, handing each record's decoded msgpack map to `each`.
+    template <class F>
+    static void read_framed(Cursor& in, std::size_t n, std::string_view record, const Limits& limits, F&& each) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto what = std::string(record) + " " + std::to_string(i) + " of the v2 pack";
+            const std::uint64_t len = in.u64(what + " length");
+            const auto bytes = in.take(len, what);
+            if (len > limits.max_record_bytes)
+                fail(errc::oversized, what + " is " + std::to_string(len) + " bytes, over max_record_bytes = " +
+                                          std::to_string(limits.max_record_bytes));
+            auto handle = detail::unpack_bounded(bytes, limits, what);
+            each(handle.get(), what);
+        }
+        in.finish();
+    }
+
+    template <class Record>
+    static void read_records(BytesView bytes, std::uint64_t declared, std::size_t limit,
+                             std::string_view limit_name, std::string_view section, std::string_view record,
+                             const Limits& limits, std::vector<Record>& out) {
+        Cursor in{bytes, "v2 pack " + std::string(section) + " section"};
+        const std::size_t n = in.count(9, limit, limit_name, declared);
+        out.reserve(n);
+        read_framed(in, n, record, limits, [&](const msgpack::object& o, const std::string& what) {
+            out.push_back(Reader{limits, what}.template record<Record>(o));
+        });
+    }
+    static void read_commits(BytesView section, std::uint64_t declared, const Limits& limits,
+                             std::vector<Commit>& out) {
+        read_records(section, declared, limits.max_commits, "max_commits", "COMMITS", "commit", limits, out);
+    }
+    static void read_tags(BytesView section, std::uint64_t declared, const Limits& limits, std::vector<Tag>& out) {
+        read_records(section, declared, limits.max_tags, "max_tags", "TAGS", "tag", limits, out);
+    }
+
+    static void read_snapshots(BytesView section, std::uint64_t declared, const Limits& limits,
+                               std::vector<Snapshot>& out) {
+        Cursor in{section, "v2 pack SNAPSHOTS section"};
+        const std::size_t n = in.count(9, limits.max_snapshots, "max_snapshots", declared);
+        out.reserve(n);
+        std::unordered_map<SnapshotId, std::size_t> earlier; // id → latest index so far
+        read_framed(in, n, "snapshot", limits, [&](const msgpack::object& o, const std::string& what) {
+            const auto& m = detail::as_map(o, what);
+            if (!detail::find_key(m, "manifest") && detail::find_key(m, "parent_snapshot_id"))
+                out.push_back(read_delta(m, what, limits, out, earlier));
+            else
+                out.push_back(Reader{limits, what}.template record<Snapshot>(o));
+            earlier.insert_or_assign(out.back().snapshot_id, out.size() - 1);
+        });
+    }
+
+    static Snapshot read_delta(const msgpack::object_map& m, const std::string& what, const Limits& limits,
+                               const std::vector<Snapshot>& earlier_snapshots,
+                               const std::unordered_map<SnapshotId, std::size_t>& earlier) {
+        Reader r{limits, what};
+        Snapshot s;
+        SnapshotId parent;
+        ManifestDelta delta;
+        bool has_id = false;
+        for (std::uint32_t i = 0; i < m.size; ++i) {
+            const auto key = detail::as_str(m.ptr[i].key, what + " key");
+            const auto& v = m.ptr[i].val;
+            if (key == "snapshot_id") {
+                r.get(v, s.snapshot_id, key);
+                has_id = true;
+            } else if (key == "parent_snapshot_id") {
+                r.get(v, parent, key);
+            } else if (key == "delta_upsert") {
+                delta.upsert = r.manifest(detail::as_map(v, r.field(key)), r.field(key)).entries();
+            } else if (key == "delta_remove") {
+                const auto& a = detail::as_array(v, r.field(key));
+                if (a.size > limits.max_manifest_entries)
+                    fail(errc::oversized, r.field(key) + " removes " + std::to_string(a.size) +
+                                              " paths, over max_manifest_entries = " +
+                                              std::to_string(limits.max_manifest_entries));
+                r.get(v, delta.remove, key);
+            } else if (key == "created_at") {
+                r.get(v, s.created_at, key);
+            } else {
+                s.extensions.emplace_back(std::string(key), detail::raw_of(v));
+            }
+        }
+        if (!has_id) fail(errc::corrupt, what + " lacks 'snapshot_id'");
+        auto base = earlier.find(parent);
+        if (base == earlier.end())
+            fail(errc::corrupt, what + ": snapshot " + s.snapshot_id.hex() + " is a delta against snapshot " +
+                                    parent.hex() + ", which does not appear earlier in the pack");
+        s.manifest = rebuild_and_verify(earlier_snapshots[base->second].manifest, delta, s.snapshot_id,
+                                        limits.max_path_bytes);
+        if (s.manifest.size() > limits.max_manifest_entries)
+            fail(errc::oversized, what + " (" + s.snapshot_id.hex() + ") rebuilds to " +
+                                      std::to_string(s.manifest.size()) +
+                                      " entries, over max_manifest_entries = " +
+                                      std::to_string(limits.max_manifest_entries));
+        return s;
+    }
+
+    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+        const auto& a = detail::as_array(o, what);
+        if (a.size > max)
+            fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over max_commits = " +
+                                      std::to_string(max));
+        std::vector<CommitId> ids;
+        ids.reserve(a.size);
+        for (std::uint32_t i = 0; i < a.size; ++i)
+            ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
+        return ids;
+    }
+};
+
+static_assert(WireProtocol<v2>);
+
+} // namespace musehub::wire

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Release-mode benchmark run (-O2): builds build/release and runs every bench_* with Google
+# Benchmark's default settings; the output is also kept in build/release/bench-results.txt.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+
+scripts/deps.sh
+# Same arguments as scripts/main.sh, which shares build/release.
+cmake -S . -B build/release -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DMUSEHUB_BUILD_TESTS=OFF
+cmake --build build/release -j "${JOBS:-$(nproc)}"
+
+results=build/release/bench-results.txt
+echo "# musehub benchmarks, $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null || echo no-commit)" \
+    | tee "$results"
+found=0
+for bench in build/release/benchmarks/bench_*; do
+    [[ -f $bench && -x $bench ]] || continue
+    found=1
+    echo "--- $bench" | tee -a "$results"
+    "$bench" 2>&1 | tee -a "$results"
+done
+[[ $found -eq 1 ]] || { echo "bench: no build/release/benchmarks/bench_* executables" >&2; exit 1; }
+echo "bench: results in $results"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages musehub builds and tests with. Idempotent: only packages that are
+# not installed are asked for, and apt-get update runs only if there is something to install.
+set -euo pipefail
+
+# One list; append here as backends and tools arrive (sqlite, libpq, libcurl, postgresql, nodejs…).
+PACKAGES=(
+    build-essential cmake ninja-build pkg-config git ccache clang-format
+    libboost-dev librange-v3-dev libmsgpack-cxx-dev libzstd-dev libxxhash-dev libssl-dev
+    catch2 libbenchmark-dev nlohmann-json3-dev
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == installed ]] || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "deps: all ${#PACKAGES[@]} packages installed"
+    exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+echo "deps: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every test: dependencies, Debug build (-Werror) + full ctest, ASan/UBSan build + unit and
+# contract suites, the install/consumer checks, and a smoke run of every benchmark.
+# A failed phase does not stop the independent ones; the exit status is non-zero if any failed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+jobs=${JOBS:-$(nproc)}
+configure() {   # configure BUILD_DIR CMAKE_ARGS...
+    local dir=$1; shift
+    cmake -S "$repo" -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@"
+}
+
+passed=() failed=() skipped=()
+# phase NAME [NEEDS...] -- COMMAND...: runs COMMAND under errexit unless a phase it needs failed.
+phase() {
+    local name=$1 need; shift
+    while [[ $1 != -- ]]; do
+        need=$1; shift
+        if [[ " ${passed[*]} " != *" $need "* ]]; then
+            echo "==> $name: skipped ($need did not pass)"; skipped+=("$name"); return 0
+        fi
+    done
+    shift
+    echo "==> $name"
+    local start=$SECONDS rc=0
+    # errexit is ignored inside functions called from conditions, so run the body in a subshell
+    # from a plain statement with errexit turned on inside it.
+    set +e; (set -e; "$@"); rc=$?; set -e
+    if [[ $rc -eq 0 ]]; then
+        passed+=("$name"); echo "==> $name: ok ($((SECONDS - start)) s)"
+    else
+        failed+=("$name"); echo "==> $name: FAILED, exit $rc ($((SECONDS - start)) s)"
+    fi
+}
+
+debug_build() {
+    configure build/debug -DCMAKE_BUILD_TYPE=Debug -DMUSEHUB_WERROR=ON
+    cmake --build build/debug -j "$jobs"
+}
+debug_ctest() { ctest --test-dir build/debug --output-on-failure --no-tests=error -j "$jobs"; }
+asan_build() {
+    configure build/asan -DCMAKE_BUILD_TYPE=Debug -DMUSEHUB_WERROR=ON \
+        -DMUSEHUB_SANITIZE=address,undefined \
+        -DMUSEHUB_BUILD_BENCHMARKS=OFF -DMUSEHUB_BUILD_EXAMPLES=OFF
+    cmake --build build/asan -j "$jobs"
+}
+asan_ctest() {
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build/asan --output-on-failure --no-tests=error -j "$jobs" -L 'unit|contract'
+}
+bench_smoke() {   # proves each benchmark runs; numbers come from scripts/bench.sh
+    local bench found=0
+    for bench in build/debug/benchmarks/bench_*; do
+        [[ -f $bench && -x $bench ]] || continue
+        found=1
+        echo "--- $bench"
+        "$bench" --benchmark_min_time=0.01   # Google Benchmark 1.7: seconds, a plain number
+    done
+    [[ $found -eq 1 ]] || { echo "no build/debug/benchmarks/bench_* executables" >&2; return 1; }
+}
+
+total=$SECONDS
+phase deps -- scripts/deps.sh
+phase debug-build deps -- debug_build
+phase debug-ctest debug-build -- debug_ctest
+phase asan-build deps -- asan_build
+phase asan-ctest asan-build -- asan_ctest
+phase consumers debug-build -- scripts/check-consumers.sh build/debug
+phase bench-smoke debug-build -- bench_smoke
+
+summary="${#passed[@]} passed, ${#failed[@]} failed${failed[*]:+ (${failed[*]})}"
+summary+=", ${#skipped[@]} skipped${skipped[*]:+ (${skipped[*]})}, $((SECONDS - total)) s"
+if [[ ${#failed[@]} -eq 0 && ${#skipped[@]} -eq 0 ]]; then
+    echo "test.sh: PASS: $summary"
+else
+    echo "test.sh: FAIL: $summary"
+    exit 1
+fi
