@@ -1,5 +1,6 @@
 // Catalog contract: every backend in contract::Backends must pass every case.
 #include "backends.hpp"
+#include "common/catch_printing.hpp"
 
 #include "musehub/core/sha256.hpp"
 

@@ -1,5 +1,6 @@
 // JobQueue contract: every backend in contract::Backends must pass every case.
 #include "backends.hpp"
+#include "common/catch_printing.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
 // ObjectStore contract: every backend in contract::Backends must pass every case.
 #include "backends.hpp"
+#include "common/catch_printing.hpp"
 
 #include "musehub/store/batch.hpp"
 

@@ -257,3 +257,13 @@ TEST_CASE("errors name their code", "[unit][core]") {
     CHECK(e.code() == errc::oversized);
     CHECK(std::string(e.what()) == "oversized: too big");
 }
+
+TEST_CASE("records print field by field from their Hana description", "[unit][core]") {
+    Branch b{"repo", "main", CommitId{sha256("c")}};
+    CHECK(to_string(b) == "{repo: \"repo\", name: \"main\", head: " + b.head.hex().substr(0, 12) + "}");
+    Commit c;
+    c.message = "m";
+    auto s = to_string(c);
+    CHECK_THAT(s, Catch::Contains("message: \"m\"") && Catch::Contains("parent_commit_id: nil") &&
+                      Catch::Contains("structured_delta: nil") && Catch::Contains("test_runs: 0"));
+}

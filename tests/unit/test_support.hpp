@@ -41,3 +41,5 @@ std::string require_error(musehub::errc code, Fn&& fn) {
 }
 
 } // namespace test
+
+#include "common/catch_printing.hpp"

@@ -178,7 +178,7 @@ musehub::Manifest manifest(std::vector<musehub::ManifestEntry> entries) {
     return musehub::Manifest::from_entries(std::move(entries));
 }
 musehub::Snapshot snapshot(musehub::Manifest m, std::string created_at) {
-    musehub::Snapshot s;
+    musehub::Snapshot s{};
     s.snapshot_id = m.id();
     s.manifest = std::move(m);
     s.created_at = std::move(created_at);
@@ -253,7 +253,7 @@ Sample make_sample() {
     wrong.snapshot_id = pack.snapshots[0].snapshot_id;
     pack.snapshots.push_back(wrong);
 
-    musehub::Commit c1;
+    musehub::Commit c1{};
     c1.repo_id = "9f79a03d-b148-406f-92e2-7ac4435ce8ce";
     c1.branch = "main";
     c1.snapshot_id = pack.snapshots[0].snapshot_id;
@@ -280,7 +280,7 @@ Sample make_sample() {
     c1.extensions.emplace_back("x_future", raw([](auto& p) { p.pack(42); }));
     c1.commit_id = musehub::commit_id_of(c1);
 
-    musehub::Commit c2;
+    musehub::Commit c2{};
     c2.repo_id = c1.repo_id;
     c2.branch = "feature";
     c2.snapshot_id = pack.snapshots[1].snapshot_id;
@@ -289,7 +289,7 @@ Sample make_sample() {
     c2.parent_commit_id = c1.commit_id;
     c2.commit_id = musehub::commit_id_of(c2);
 
-    musehub::Commit c3;
+    musehub::Commit c3{};
     c3.snapshot_id = pack.snapshots[2].snapshot_id;
     c3.message = "merge";
     c3.committed_at = "2026-11-21T05:46:05+00:00";

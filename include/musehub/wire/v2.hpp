@@ -603,7 +603,7 @@ private:
                                const std::vector<Snapshot>& earlier_snapshots,
                                const std::unordered_map<SnapshotId, std::size_t>& earlier) {
         Reader r{limits, what};
-        Snapshot s;
+        Snapshot s{};
         SnapshotId parent;
         ManifestDelta delta;
         bool has_id = false;
