@@ -35,10 +35,13 @@ const bench::GeneratedHistory& history() {
     static const auto h = bench::generate_pack(bench::HistoryParams::S());
     return h;
 }
-const Pack& pack() { return history().pack; }
+const Pack& pack() {
+    return history().pack;
+}
 
 void set_rates(benchmark::State& state, std::size_t encoded_bytes) {
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(encoded_bytes));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(encoded_bytes));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
                             static_cast<std::int64_t>(pack().objects.size()));
     state.counters["pack_bytes"] = static_cast<double>(encoded_bytes);
@@ -50,11 +53,14 @@ bool same_shape(const Pack& a, const Pack& b) {
         a.snapshots.size() != b.snapshots.size() || a.branch_heads != b.branch_heads)
         return false;
     for (std::size_t i = 0; i < a.objects.size(); ++i)
-        if (a.objects[i].id != b.objects[i].id || a.objects[i].raw_size != b.objects[i].raw_size) return false;
+        if (a.objects[i].id != b.objects[i].id || a.objects[i].raw_size != b.objects[i].raw_size)
+            return false;
     for (std::size_t i = 0; i < a.commits.size(); ++i)
-        if (!(a.commits[i] == b.commits[i])) return false;
+        if (!(a.commits[i] == b.commits[i]))
+            return false;
     for (std::size_t i = 0; i < a.snapshots.size(); ++i)
-        if (!(a.snapshots[i] == b.snapshots[i])) return false;
+        if (!(a.snapshots[i] == b.snapshots[i]))
+            return false;
     return true;
 }
 
@@ -97,8 +103,12 @@ void decode_case(benchmark::State& state, const Wire& wire, bool inflate) {
                            : "zero-copy: objects are views into the input");
 }
 
-void BM_v1_encode(benchmark::State& state) { encode_case(state, wire::v1{}); }
-void BM_v1_decode(benchmark::State& state) { decode_case(state, wire::v1{}, false); }
+void BM_v1_encode(benchmark::State& state) {
+    encode_case(state, wire::v1{});
+}
+void BM_v1_decode(benchmark::State& state) {
+    decode_case(state, wire::v1{}, false);
+}
 BENCHMARK(BM_v1_encode)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_v1_decode)->Unit(benchmark::kMillisecond);
 
@@ -109,8 +119,12 @@ wire::v2 v2_at(int level) {
     return wire::v2{o};
 }
 // range(0): zstd level
-void BM_v2_encode(benchmark::State& state) { encode_case(state, v2_at(static_cast<int>(state.range(0)))); }
-void BM_v2_decode(benchmark::State& state) { decode_case(state, v2_at(static_cast<int>(state.range(0))), false); }
+void BM_v2_encode(benchmark::State& state) {
+    encode_case(state, v2_at(static_cast<int>(state.range(0))));
+}
+void BM_v2_decode(benchmark::State& state) {
+    decode_case(state, v2_at(static_cast<int>(state.range(0))), false);
+}
 void BM_v2_decode_inflate(benchmark::State& state) {
     decode_case(state, v2_at(static_cast<int>(state.range(0))), true);
 }
@@ -124,9 +138,11 @@ void add_context() {
     benchmark::AddCustomContext("pack", std::to_string(pack().commits.size()) + " commits, " +
                                             std::to_string(pack().objects.size()) + " objects, " +
                                             std::to_string(h.object_bytes) + " object bytes, " +
-                                            std::to_string(h.manifest_entries) + " manifest entries (" +
-                                            std::to_string(h.final_files) + " files at head)");
-    benchmark::AddCustomContext("v1_pack_bytes", std::to_string(wire::v1{}.encode_pack(pack()).size()));
+                                            std::to_string(h.manifest_entries) +
+                                            " manifest entries (" + std::to_string(h.final_files) +
+                                            " files at head)");
+    benchmark::AddCustomContext("v1_pack_bytes",
+                                std::to_string(wire::v1{}.encode_pack(pack()).size()));
 #if MUSEHUB_BENCH_HAVE_V2
     for (int level : {1, 3})
         benchmark::AddCustomContext("v2_pack_bytes_zstd" + std::to_string(level),
@@ -140,7 +156,8 @@ void add_context() {
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+        return 1;
     add_context();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

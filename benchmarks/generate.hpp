@@ -48,42 +48,47 @@ struct HistoryParams {
 
 struct GeneratedHistory {
     Pack pack;
-    std::uint64_t object_bytes = 0;    // sum of the objects' raw sizes
-    std::size_t manifest_entries = 0;  // sum over all snapshots (full manifests)
-    std::size_t final_files = 0;       // files in the head snapshot
+    std::uint64_t object_bytes = 0;   // sum of the objects' raw sizes
+    std::size_t manifest_entries = 0; // sum over all snapshots (full manifests)
+    std::size_t final_files = 0;      // files in the head snapshot
 };
 
 namespace detail {
 
 // Small source-code-like vocabulary: repeated words make the content compress like text.
 inline constexpr std::array<std::string_view, 96> kWords{
-    "the", "of", "and", "to", "in", "is", "for", "return", "const", "auto", "if", "else",
-    "while", "struct", "class", "namespace", "template", "typename", "void", "int", "std::size_t",
-    "std::string", "std::vector", "value", "result", "error", "commit", "snapshot", "object",
-    "manifest", "branch", "track", "note", "tempo", "beat", "measure", "chord", "melody",
-    "harmony", "voice", "channel", "velocity", "pitch", "duration", "offset", "bar", "key",
-    "scale", "major", "minor", "sample", "buffer", "frame", "count", "index", "size", "data",
-    "begin", "end", "next", "prev", "push", "pop", "insert", "erase", "find", "emplace", "move",
-    "copy", "swap", "check", "verify", "hash", "id", "path", "entry", "parent", "child", "merge",
-    "diff", "apply", "patch", "delta", "base", "head", "tail", "=", "==", "!=", "{", "}", "(",
-    ")", ";", "//", "->"};
+    "the",         "of",          "and",      "to",       "in",    "is",      "for",
+    "return",      "const",       "auto",     "if",       "else",  "while",   "struct",
+    "class",       "namespace",   "template", "typename", "void",  "int",     "std::size_t",
+    "std::string", "std::vector", "value",    "result",   "error", "commit",  "snapshot",
+    "object",      "manifest",    "branch",   "track",    "note",  "tempo",   "beat",
+    "measure",     "chord",       "melody",   "harmony",  "voice", "channel", "velocity",
+    "pitch",       "duration",    "offset",   "bar",      "key",   "scale",   "major",
+    "minor",       "sample",      "buffer",   "frame",    "count", "index",   "size",
+    "data",        "begin",       "end",      "next",     "prev",  "push",    "pop",
+    "insert",      "erase",       "find",     "emplace",  "move",  "copy",    "swap",
+    "check",       "verify",      "hash",     "id",       "path",  "entry",   "parent",
+    "child",       "merge",       "diff",     "apply",    "patch", "delta",   "base",
+    "head",        "tail",        "=",        "==",       "!=",    "{",       "}",
+    "(",           ")",           ";",        "//",       "->"};
 inline constexpr std::array<std::string_view, 12> kDirs{
-    "src", "src/core", "src/audio", "src/midi", "include", "scores", "scores/drafts", "docs",
-    "tests", "tools", "assets/presets", "arrangements"};
-inline constexpr std::array<std::string_view, 8> kExts{".cpp", ".hpp", ".md", ".txt",
-                                                      ".mid.txt", ".json", ".toml", ".py"};
+    "src",           "src/core", "src/audio", "src/midi", "include",        "scores",
+    "scores/drafts", "docs",     "tests",     "tools",    "assets/presets", "arrangements"};
+inline constexpr std::array<std::string_view, 8> kExts{".cpp",     ".hpp",  ".md",   ".txt",
+                                                       ".mid.txt", ".json", ".toml", ".py"};
 
 // Uniform integer in [lo, hi] (deterministic across standard libraries).
 inline std::uint64_t uniform(std::mt19937_64& rng, std::uint64_t lo, std::uint64_t hi) {
-    if (hi <= lo) return lo;
-    std::uint64_t span = hi - lo + 1; // wraps to 0 only for the full 64-bit range
+    if (hi <= lo)
+        return lo;
+    std::uint64_t span = hi - lo + 1;             // wraps to 0 only for the full 64-bit range
     return span == 0 ? rng() : lo + rng() % span; // bias < span / 2^64: irrelevant here
 }
 // Log-uniform in [lo, hi]: as many files of 1-2 KiB as of 8-16 KiB.
 inline std::uint64_t log_uniform(std::mt19937_64& rng, std::uint64_t lo, std::uint64_t hi) {
     int bits_lo = 63 - __builtin_clzll(lo), bits_hi = 63 - __builtin_clzll(hi);
-    auto b = static_cast<int>(uniform(rng, static_cast<std::uint64_t>(bits_lo),
-                                      static_cast<std::uint64_t>(bits_hi - 1)));
+    auto b = static_cast<int>(
+        uniform(rng, static_cast<std::uint64_t>(bits_lo), static_cast<std::uint64_t>(bits_hi - 1)));
     return std::clamp<std::uint64_t>(uniform(rng, 1ull << b, (2ull << b) - 1), lo, hi);
 }
 
@@ -102,13 +107,15 @@ inline std::string text_content(std::mt19937_64& rng, std::string_view path, std
     while (s.size() < size) {
         const std::size_t start = s.size();
         if (lines > 0 && uniform(rng, 0, 4) < 3) {
-            auto [at, len] = recent[uniform(rng, 0, std::min<std::size_t>(lines, recent.size()) - 1)];
+            auto [at, len] =
+                recent[uniform(rng, 0, std::min<std::size_t>(lines, recent.size()) - 1)];
             s.append(s, at, len); // self-append is well-defined
         } else {
             s.append(4 * uniform(rng, 0, 3), ' ');
             auto words = uniform(rng, 3, 12);
             for (std::uint64_t w = 0; w < words; ++w) {
-                if (w) s.push_back(' ');
+                if (w)
+                    s.push_back(' ');
                 s.append(kWords[uniform(rng, 0, kWords.size() - 1)]);
             }
             s.push_back('\n');
@@ -123,7 +130,8 @@ inline std::string text_content(std::mt19937_64& rng, std::string_view path, std
 
 inline GeneratedHistory generate_pack(const HistoryParams& params) {
     using detail::uniform;
-    if (params.commits == 0) throw std::invalid_argument("generate_pack: commits must be >= 1");
+    if (params.commits == 0)
+        throw std::invalid_argument("generate_pack: commits must be >= 1");
     if (params.objects < params.commits)
         throw std::invalid_argument("generate_pack: need at least one object per commit");
     std::mt19937_64 rng(params.seed);
@@ -137,7 +145,8 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
     changes[0] = initial;
     for (std::size_t extra = params.objects - initial - (params.commits - 1); extra > 0; --extra)
         ++changes[uniform(rng, 1, params.commits - 1)];
-    if (params.commits == 1) changes[0] = params.objects;
+    if (params.commits == 1)
+        changes[0] = params.objects;
 
     struct FileInfo {
         std::string path;
@@ -165,8 +174,9 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
         std::string path = std::string(dir) + "/" + std::string(word) + "_" +
                            std::to_string(files.size()) + std::string(ext);
         // Sizes like a source tree: ~95% of files 1-16 KiB, the rest 16-256 KiB.
-        std::uint64_t base = uniform(rng, 0, 99) < 95 ? detail::log_uniform(rng, 1024, 16 * 1024)
-                                                       : detail::log_uniform(rng, 16 * 1024, 256 * 1024);
+        std::uint64_t base = uniform(rng, 0, 99) < 95
+                                 ? detail::log_uniform(rng, 1024, 16 * 1024)
+                                 : detail::log_uniform(rng, 16 * 1024, 256 * 1024);
         files.push_back({std::move(path), base});
         live.push_back(files.size() - 1);
         return files.size() - 1;
@@ -180,7 +190,8 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
             // After the first commit, one change in five adds a file; the rest edit one.
             bool add = c == 0 || live.size() <= touched.size() || uniform(rng, 0, 4) == 0;
             if (!add) {
-                do f = live[uniform(rng, 0, live.size() - 1)];
+                do
+                    f = live[uniform(rng, 0, live.size() - 1)];
                 while (std::find(touched.begin(), touched.end(), f) != touched.end());
             } else {
                 f = new_file();
@@ -194,7 +205,8 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
         // About one commit in thirty also deletes a file it did not touch.
         if (c > 0 && uniform(rng, 0, 29) == 0 && live.size() > touched.size() + 1) {
             std::size_t victim;
-            do victim = uniform(rng, 0, live.size() - 1);
+            do
+                victim = uniform(rng, 0, live.size() - 1);
             while (std::find(touched.begin(), touched.end(), live[victim]) != touched.end());
             cp.deleted_files.push_back(live[victim]);
             live.erase(live.begin() + static_cast<std::ptrdiff_t>(victim));
@@ -204,7 +216,8 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
     // 2. Scale the sizes to the requested total (clamped to 64 B .. 256 KiB per object).
     if (params.total_bytes > 0) {
         long double sum = 0;
-        for (const auto& v : versions) sum += static_cast<long double>(v.size);
+        for (const auto& v : versions)
+            sum += static_cast<long double>(v.size);
         long double scale = static_cast<long double>(params.total_bytes) / sum;
         for (auto& v : versions)
             v.size = std::clamp<std::uint64_t>(
@@ -231,11 +244,13 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
             out.object_bytes += obj.raw_size;
             manifest.insert_or_assign(file.path, obj.id);
         }
-        for (auto f : cp.deleted_files) manifest.erase(files[f].path);
+        for (auto f : cp.deleted_files)
+            manifest.erase(files[f].path);
 
         std::vector<ManifestEntry> entries;
         entries.reserve(manifest.size());
-        for (const auto& [path, id] : manifest) entries.push_back({path, id});
+        for (const auto& [path, id] : manifest)
+            entries.push_back({path, id});
         out.manifest_entries += entries.size();
 
         // One commit a minute from 2026-01-01T00:00:00+00:00 (hashed verbatim).

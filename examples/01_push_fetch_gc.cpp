@@ -32,16 +32,19 @@ const std::string repo = "alice/demo";
 
 // ---- a client that makes commits ---------------------------------------------------------
 struct Client {
-    Pack pack;                              // everything not yet pushed
-    std::map<std::string, ObjectId> files;  // the working tree: path -> object
+    Pack pack;                             // everything not yet pushed
+    std::map<std::string, ObjectId> files; // the working tree: path -> object
     std::optional<CommitId> head;
 
-    void write(const std::string& path, const std::string& content) { files[path] = pack.add_object(content).id; }
+    void write(const std::string& path, const std::string& content) {
+        files[path] = pack.add_object(content).id;
+    }
     void erase(const std::string& path) { files.erase(path); }
 
     CommitId commit(const std::string& message, const std::string& when) {
         std::vector<ManifestEntry> entries;
-        for (const auto& [path, id] : files) entries.push_back({path, id});
+        for (const auto& [path, id] : files)
+            entries.push_back({path, id});
         Snapshot snap{{}, Manifest::from_entries(std::move(entries)), when, {}};
         snap.snapshot_id = snap.manifest.id();
         Commit c;
@@ -69,10 +72,13 @@ struct Hub {
 
     void push(const Bytes& body) {
         auto t0 = std::chrono::steady_clock::now();
-        PushRequest req = codec.decode_push(body, limits);   // structure and limits checked here
-        for (const auto& o : req.pack.objects) verify_object(o, limits.max_object_bytes);
-        for (const auto& s : req.pack.snapshots) verify_snapshot_id(s);
-        for (const auto& c : req.pack.commits) verify_commit_id(c);
+        PushRequest req = codec.decode_push(body, limits); // structure and limits checked here
+        for (const auto& o : req.pack.objects)
+            verify_object(o, limits.max_object_bytes);
+        for (const auto& s : req.pack.snapshots)
+            verify_snapshot_id(s);
+        for (const auto& c : req.pack.commits)
+            verify_commit_id(c);
 
         // Bytes first: the pack is stored under its own hash before any row points into it.
         PackId pack{sha256(body)};
@@ -87,7 +93,8 @@ struct Hub {
             std::vector<LocationRow> locations;
             std::vector<ObjectRefRow> refs;
             for (const auto& o : req.pack.objects) {
-                auto offset = static_cast<std::uint64_t>(o.stored.data() - reinterpret_cast<const std::byte*>(body.data()));
+                auto offset = static_cast<std::uint64_t>(
+                    o.stored.data() - reinterpret_cast<const std::byte*>(body.data()));
                 objects.push_back({o.id, o.raw_size});
                 locations.push_back({o.id, key, offset, o.stored.size(), o.encoding, o.raw_size});
                 refs.push_back({repo, o.id});
@@ -101,8 +108,8 @@ struct Hub {
             std::vector<CommitRow> commits;
             std::vector<CommitRefRow> commit_refs;
             for (const auto* c : order) {
-                commits.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id, c->parent2_commit_id,
-                                   codec.encode_record(*c)});
+                commits.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
+                                   c->parent2_commit_id, codec.encode_record(*c)});
                 commit_refs.push_back({repo, c->commit_id});
             }
             PackRow pack_row{pack, key, body.size(), req.pack.objects.size()};
@@ -119,12 +126,15 @@ struct Hub {
 
         // Last, the branch moves by compare-and-swap: from what it was to the new head.
         auto current = catalog.find<Branch>(std::vector<Key<Branch>>{{repo, req.branch}})[0];
-        bool moved = catalog.compare_and_swap<Branch>({repo, req.branch}, current, Branch{repo, req.branch, head});
-        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("push   %zu commits, %zu snapshots, %zu objects (%zu new), pack %s… %zu bytes; %s -> %s%s (%.2f ms)\n",
-                    req.pack.commits.size(), req.pack.snapshots.size(), req.pack.objects.size(), added,
-                    pack.hex().substr(0, 12).c_str(), body.size(), req.branch.c_str(), head.hex().substr(0, 12).c_str(),
-                    moved ? "" : " (lost the race!)", ms);
+        bool moved = catalog.compare_and_swap<Branch>({repo, req.branch}, current,
+                                                      Branch{repo, req.branch, head});
+        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                      .count();
+        std::printf("push   %zu commits, %zu snapshots, %zu objects (%zu new), pack %s… %zu bytes; "
+                    "%s -> %s%s (%.2f ms)\n",
+                    req.pack.commits.size(), req.pack.snapshots.size(), req.pack.objects.size(),
+                    added, pack.hex().substr(0, 12).c_str(), body.size(), req.branch.c_str(),
+                    head.hex().substr(0, 12).c_str(), moved ? "" : " (lost the race!)", ms);
     }
 
     // Parents from the catalog, one batched lookup per generation of the walk.
@@ -135,8 +145,10 @@ struct Hub {
             for (const auto& row : catalog.find<CommitRow>(keys))
                 if (row) {
                     std::vector<CommitId> ps;
-                    if (row->parent) ps.push_back(*row->parent);
-                    if (row->parent2) ps.push_back(*row->parent2);
+                    if (row->parent)
+                        ps.push_back(*row->parent);
+                    if (row->parent2)
+                        ps.push_back(*row->parent2);
                     out.emplace_back(row->commit_id, std::move(ps));
                 }
             return out;
@@ -156,7 +168,8 @@ struct Hub {
         }
         for (const auto& row : catalog.find<SnapshotRow>(snapshot_keys)) {
             pack.snapshots.push_back(codec.decode_record<Snapshot>(row->record, limits));
-            for (const auto& e : pack.snapshots.back().manifest) wanted.insert(e.object);
+            for (const auto& e : pack.snapshots.back().manifest)
+                wanted.insert(e.object);
         }
         // One ranged read per object, batched (a store that can keep requests in flight will).
         std::vector<Key<LocationRow>> location_keys(wanted.begin(), wanted.end());
@@ -168,7 +181,8 @@ struct Hub {
         }
         auto bytes = get_ranges(store, std::span<const RangeItem>(reads));
         for (std::size_t i = 0; i < bytes.size(); ++i) {
-            PackObject stored{locations[i].object_id, locations[i].encoding, *bytes[i], locations[i].raw_size};
+            PackObject stored{locations[i].object_id, locations[i].encoding, *bytes[i],
+                              locations[i].raw_size};
             pack.add_object(decode_object(stored, limits.max_object_bytes));
         }
         pack.branch_heads[branch] = head;
@@ -178,26 +192,33 @@ struct Hub {
     void gc() {
         // Live = everything reachable from any branch head of the repo.
         std::vector<CommitId> heads;
-        for (const auto& b : catalog.scan<Branch>(std::tuple{repo})) heads.push_back(b.head);
+        for (const auto& b : catalog.scan<Branch>(std::tuple{repo}))
+            heads.push_back(b.head);
         auto live = walk_ancestors(heads, parents()).reached;
         std::set<CommitId> live_commits(live.begin(), live.end());
         std::set<SnapshotId> live_snapshots;
         std::set<ObjectId> live_objects;
-        for (const auto& row : catalog.find<CommitRow>(std::vector<Key<CommitRow>>(live.begin(), live.end())))
+        for (const auto& row :
+             catalog.find<CommitRow>(std::vector<Key<CommitRow>>(live.begin(), live.end())))
             live_snapshots.insert(row->snapshot_id);
-        for (const auto& row : catalog.find<SnapshotRow>(std::vector<Key<SnapshotRow>>(live_snapshots.begin(), live_snapshots.end())))
-            for (const auto& e : codec.decode_record<Snapshot>(row->record, limits).manifest) live_objects.insert(e.object);
+        for (const auto& row : catalog.find<SnapshotRow>(
+                 std::vector<Key<SnapshotRow>>(live_snapshots.begin(), live_snapshots.end())))
+            for (const auto& e : codec.decode_record<Snapshot>(row->record, limits).manifest)
+                live_objects.insert(e.object);
 
         // Drop this repo's refs to what is dead.
         std::vector<Key<CommitRefRow>> dead_commits;
         for (const auto& r : catalog.scan<CommitRefRow>(std::tuple{repo}))
-            if (!live_commits.count(r.commit_id)) dead_commits.emplace_back(repo, r.commit_id);
+            if (!live_commits.count(r.commit_id))
+                dead_commits.emplace_back(repo, r.commit_id);
         std::vector<Key<SnapshotRefRow>> dead_snapshots;
         for (const auto& r : catalog.scan<SnapshotRefRow>(std::tuple{repo}))
-            if (!live_snapshots.count(r.snapshot_id)) dead_snapshots.emplace_back(repo, r.snapshot_id);
+            if (!live_snapshots.count(r.snapshot_id))
+                dead_snapshots.emplace_back(repo, r.snapshot_id);
         std::vector<Key<ObjectRefRow>> dead_refs;
         for (const auto& r : catalog.scan<ObjectRefRow>(std::tuple{repo}))
-            if (!live_objects.count(r.object_id)) dead_refs.emplace_back(repo, r.object_id);
+            if (!live_objects.count(r.object_id))
+                dead_refs.emplace_back(repo, r.object_id);
         catalog.erase<CommitRefRow>(dead_commits);
         catalog.erase<SnapshotRefRow>(dead_snapshots);
         catalog.erase<ObjectRefRow>(dead_refs);
@@ -205,18 +226,22 @@ struct Hub {
         // An object no repo refers to any more loses its rows. (Its bytes share a pack with live
         // objects here; repacking them away is consolidation's job, lesson 3.)
         std::set<ObjectId> referenced;
-        for (const auto& ref : catalog.scan<ObjectRefRow>(std::tuple{})) referenced.insert(ref.object_id);
+        for (const auto& ref : catalog.scan<ObjectRefRow>(std::tuple{}))
+            referenced.insert(ref.object_id);
         std::vector<Key<ObjectRow>> orphans;
         std::size_t bytes = 0;
         for (const auto& [r, id] : dead_refs)
-            if (!referenced.count(id)) orphans.emplace_back(id);
-        for (const auto& loc : catalog.find<LocationRow>(orphans)) bytes += loc ? loc->raw_size : 0;
+            if (!referenced.count(id))
+                orphans.emplace_back(id);
+        for (const auto& loc : catalog.find<LocationRow>(orphans))
+            bytes += loc ? loc->raw_size : 0;
         std::size_t objects = catalog.erase<ObjectRow>(orphans);
         catalog.erase<LocationRow>(orphans);
-        std::printf("gc     live: %zu commits, %zu snapshots, %zu objects; dropped refs to %zu commits, "
-                    "%zu snapshots, %zu objects; deleted %zu objects (%zu bytes)\n",
-                    live_commits.size(), live_snapshots.size(), live_objects.size(), dead_commits.size(),
-                    dead_snapshots.size(), dead_refs.size(), objects, bytes);
+        std::printf(
+            "gc     live: %zu commits, %zu snapshots, %zu objects; dropped refs to %zu commits, "
+            "%zu snapshots, %zu objects; deleted %zu objects (%zu bytes)\n",
+            live_commits.size(), live_snapshots.size(), live_objects.size(), dead_commits.size(),
+            dead_snapshots.size(), dead_refs.size(), objects, bytes);
     }
 };
 
@@ -242,16 +267,21 @@ int main() {
     // A clone: fetch everything main needs, then check every object against its id.
     auto body = hub.fetch("main");
     auto clone = codec.decode_pack(body, limits);
-    for (const auto& o : clone.objects) verify_object(o, limits.max_object_bytes);
-    for (const auto& c : clone.commits) verify_commit_id(c);
-    std::printf("fetch  %zu commits, %zu snapshots, %zu objects, %zu bytes; every id verified\n", clone.commits.size(),
-                clone.snapshots.size(), clone.objects.size(), body.size());
+    for (const auto& o : clone.objects)
+        verify_object(o, limits.max_object_bytes);
+    for (const auto& c : clone.commits)
+        verify_commit_id(c);
+    std::printf("fetch  %zu commits, %zu snapshots, %zu objects, %zu bytes; every id verified\n",
+                clone.commits.size(), clone.snapshots.size(), clone.objects.size(), body.size());
 
     // Ada force-pushes main back to the first commit, and the secret becomes garbage.
-    bool moved = hub.catalog.compare_and_swap<Branch>({repo, "main"}, Branch{repo, "main", c3}, Branch{repo, "main", c1});
-    std::printf("force  main -> %s (%s)\n", c1.hex().substr(0, 12).c_str(), moved ? "moved" : "FAILED");
+    bool moved = hub.catalog.compare_and_swap<Branch>({repo, "main"}, Branch{repo, "main", c3},
+                                                      Branch{repo, "main", c1});
+    std::printf("force  main -> %s (%s)\n", c1.hex().substr(0, 12).c_str(),
+                moved ? "moved" : "FAILED");
     hub.gc();
     auto after = codec.decode_pack(hub.fetch("main"), limits);
-    std::printf("fetch  %zu commits, %zu objects after gc\n", after.commits.size(), after.objects.size());
+    std::printf("fetch  %zu commits, %zu objects after gc\n", after.commits.size(),
+                after.objects.size());
     return moved && after.commits.size() == 1 && after.objects.size() == 3 ? 0 : 1;
 }

@@ -13,16 +13,20 @@ using namespace musehub;
 using namespace musehub::catalog;
 
 namespace {
-ObjectId oid(int i) { return ObjectId{sha256("object " + std::to_string(i))}; }
+ObjectId oid(int i) {
+    return ObjectId{sha256("object " + std::to_string(i))};
+}
 CommitId cid(std::uint64_t i) {
     // A commit id that spells a counter, so a test can read a number back out of a head.
     Digest d;
-    for (int b = 0; b < 8; ++b) d.bytes[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(i >> (8 * b));
+    for (int b = 0; b < 8; ++b)
+        d.bytes[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(i >> (8 * b));
     return CommitId{d};
 }
 std::uint64_t counter_of(const CommitId& c) {
     std::uint64_t v = 0;
-    for (int b = 0; b < 8; ++b) v |= std::uint64_t{c.digest.bytes[static_cast<std::size_t>(b)]} << (8 * b);
+    for (int b = 0; b < 8; ++b)
+        v |= std::uint64_t{c.digest.bytes[static_cast<std::size_t>(b)]} << (8 * b);
     return v;
 }
 template <class T>
@@ -31,11 +35,13 @@ std::span<const T> one(const T& v) {
 }
 } // namespace
 
-TEMPLATE_LIST_TEST_CASE("catalog: insert-or-ignore is idempotent", "[contract][catalog]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: insert-or-ignore is idempotent", "[contract][catalog]",
+                        contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     std::vector<ObjectRow> rows;
-    for (int i = 0; i < 100; ++i) rows.push_back({oid(i), static_cast<std::uint64_t>(i)});
+    for (int i = 0; i < 100; ++i)
+        rows.push_back({oid(i), static_cast<std::uint64_t>(i)});
     CHECK(c.insert(std::span<const ObjectRow>(rows)) == 100);
     CHECK(c.insert(std::span<const ObjectRow>(rows)) == 0);
     CHECK(c.template scan<ObjectRow>(std::tuple{}).size() == 100);
@@ -53,8 +59,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: insert-or-ignore is idempotent", "[contract][c
     CHECK(c.template scan<ObjectRow>(std::tuple{}).size() == 102);
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: concurrent inserts of overlapping rows add each row once", "[contract][catalog]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: concurrent inserts of overlapping rows add each row once",
+                        "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     std::atomic<std::size_t> added{0};
@@ -63,25 +69,29 @@ TEMPLATE_LIST_TEST_CASE("catalog: concurrent inserts of overlapping rows add eac
         threads.emplace_back([&, t] {
             for (int batch = 0; batch < 10; ++batch) {
                 std::vector<ObjectRefRow> rows;
-                for (int i = 0; i < 50; ++i) rows.push_back({"repo", oid((t * 13 + batch * 50 + i) % 300)});
+                for (int i = 0; i < 50; ++i)
+                    rows.push_back({"repo", oid((t * 13 + batch * 50 + i) % 300)});
                 added += c.insert(std::span<const ObjectRefRow>(rows));
             }
         });
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     auto all = c.template scan<ObjectRefRow>(std::tuple{});
     CHECK(all.size() == added.load());
     CHECK(all.size() <= 300);
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: batched membership and lookup answer in key order", "[contract][catalog]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: batched membership and lookup answer in key order",
+                        "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     std::vector<ObjectRow> rows;
-    for (int i = 0; i < 1000; i += 2) rows.push_back({oid(i), static_cast<std::uint64_t>(i)});
+    for (int i = 0; i < 1000; i += 2)
+        rows.push_back({oid(i), static_cast<std::uint64_t>(i)});
     c.insert(std::span<const ObjectRow>(rows));
     std::vector<Key<ObjectRow>> keys;
-    for (int i = 0; i < 1000; ++i) keys.push_back({oid(i)});
+    for (int i = 0; i < 1000; ++i)
+        keys.push_back({oid(i)});
     auto present = c.template contains<ObjectRow>(keys);
     auto found = c.template find<ObjectRow>(keys);
     REQUIRE(present.size() == 1000);
@@ -89,20 +99,23 @@ TEMPLATE_LIST_TEST_CASE("catalog: batched membership and lookup answer in key or
     for (std::size_t i = 0; i < 1000; ++i) {
         CHECK(present[i] == (i % 2 == 0));
         CHECK(found[i].has_value() == (i % 2 == 0));
-        if (found[i]) CHECK(found[i]->size == i);
+        if (found[i])
+            CHECK(found[i]->size == i);
     }
     CHECK(c.template contains<ObjectRow>(std::vector<Key<ObjectRow>>{}).empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: scan by key prefix does not bleed into sibling keys", "[contract][catalog]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: scan by key prefix does not bleed into sibling keys",
+                        "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
-    std::vector<ObjectRefRow> rows{{"r1", oid(1)}, {"r1", oid(2)}, {"r10", oid(3)}, {"r", oid(4)}, {"r2", oid(1)}};
+    std::vector<ObjectRefRow> rows{
+        {"r1", oid(1)}, {"r1", oid(2)}, {"r10", oid(3)}, {"r", oid(4)}, {"r2", oid(1)}};
     c.insert(std::span<const ObjectRefRow>(rows));
     auto r1 = c.template scan<ObjectRefRow>(std::tuple{std::string("r1")});
     REQUIRE(r1.size() == 2);
-    for (const auto& r : r1) CHECK(r.repo == "r1");
+    for (const auto& r : r1)
+        CHECK(r.repo == "r1");
     CHECK(c.template scan<ObjectRefRow>(std::tuple{std::string("r")}).size() == 1);
     CHECK(c.template scan<ObjectRefRow>(std::tuple{std::string("r3")}).empty());
     CHECK(c.template scan<ObjectRefRow>(std::tuple{std::string("r1"), oid(2)}).size() == 1);
@@ -111,7 +124,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: scan by key prefix does not bleed into sibling
 TEMPLATE_LIST_TEST_CASE("catalog: erase and upsert", "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
-    std::vector<LocationRow> rows{{oid(1), "p1", 0, 10, Encoding::raw, 10}, {oid(2), "p1", 10, 5, Encoding::zstd, 50}};
+    std::vector<LocationRow> rows{{oid(1), "p1", 0, 10, Encoding::raw, 10},
+                                  {oid(2), "p1", 10, 5, Encoding::zstd, 50}};
     c.insert(std::span<const LocationRow>(rows));
     LocationRow moved{oid(1), "p2", 100, 10, Encoding::raw, 10};
     c.upsert(one(moved));
@@ -124,7 +138,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: erase and upsert", "[contract][catalog]", cont
     CHECK(c.template scan<LocationRow>(std::tuple{}).size() == 1);
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: branch compare-and-swap", "[contract][catalog]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: branch compare-and-swap", "[contract][catalog]",
+                        contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     Key<Branch> key{"repo", "main"};
@@ -133,20 +148,21 @@ TEMPLATE_LIST_TEST_CASE("catalog: branch compare-and-swap", "[contract][catalog]
     CHECK_FALSE(c.template compare_and_swap<Branch>(key, std::nullopt, b2)); // already exists
     CHECK_FALSE(c.template compare_and_swap<Branch>(key, b2, b3));           // stale expectation
     CHECK(c.template find<Branch>(one(key))[0] == b1);
-    CHECK(c.template compare_and_swap<Branch>(key, b1, b2));                 // fast path
-    CHECK(c.template compare_and_swap<Branch>(key, b2, b2));                 // same head: no-op success
+    CHECK(c.template compare_and_swap<Branch>(key, b1, b2)); // fast path
+    CHECK(c.template compare_and_swap<Branch>(key, b2, b2)); // same head: no-op success
     CHECK(c.template find<Branch>(one(key))[0] == b2);
-    CHECK(c.template compare_and_swap<Branch>(key, b2, std::nullopt));       // delete
+    CHECK(c.template compare_and_swap<Branch>(key, b2, std::nullopt)); // delete
     CHECK_FALSE(c.template find<Branch>(one(key))[0].has_value());
-    CHECK_FALSE(c.template compare_and_swap<Branch>(key, b2, b3));           // gone
+    CHECK_FALSE(c.template compare_and_swap<Branch>(key, b2, b3)); // gone
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: 4 threads x 250 CAS increments lose no update", "[contract][catalog]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: 4 threads x 250 CAS increments lose no update",
+                        "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     Key<Branch> key{"repo", "counter"};
-    REQUIRE(c.template compare_and_swap<Branch>(key, std::nullopt, Branch{"repo", "counter", cid(0)}));
+    REQUIRE(
+        c.template compare_and_swap<Branch>(key, std::nullopt, Branch{"repo", "counter", cid(0)}));
     std::atomic<int> successes{0}, conflicts{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
@@ -154,17 +170,21 @@ TEMPLATE_LIST_TEST_CASE("catalog: 4 threads x 250 CAS increments lose no update"
             for (int won = 0; won < 250;) {
                 auto current = c.template find<Branch>(one(key))[0];
                 Branch next{"repo", "counter", cid(counter_of(current->head) + 1)};
-                if (c.template compare_and_swap<Branch>(key, current, next)) ++won, ++successes;
-                else ++conflicts;
+                if (c.template compare_and_swap<Branch>(key, current, next))
+                    ++won, ++successes;
+                else
+                    ++conflicts;
             }
         });
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     CHECK(successes == 1000);
     CHECK(counter_of(c.template find<Branch>(one(key))[0]->head) == 1000);
     INFO("conflicts retried: " << conflicts.load());
 }
 
-TEMPLATE_LIST_TEST_CASE("catalog: a transaction is all or nothing", "[contract][catalog]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("catalog: a transaction is all or nothing", "[contract][catalog]",
+                        contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
     ObjectRow keep{oid(0), 1};
@@ -174,10 +194,12 @@ TEMPLATE_LIST_TEST_CASE("catalog: a transaction is all or nothing", "[contract][
         ObjectRow fresh{oid(1), 2};
         tx.insert(one(fresh));
         tx.template erase<ObjectRow>(std::vector<Key<ObjectRow>>{{oid(0)}});
-        tx.template compare_and_swap<Branch>({"r", "main"}, std::nullopt, Branch{"r", "main", cid(1)});
+        tx.template compare_and_swap<Branch>({"r", "main"}, std::nullopt,
+                                             Branch{"r", "main", cid(1)});
         throw Abort{};
         return 0;
-    }), Abort);
+    }),
+                    Abort);
     auto rows = c.template scan<ObjectRow>(std::tuple{});
     REQUIRE(rows.size() == 1);
     CHECK(rows[0] == keep);
@@ -186,7 +208,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: a transaction is all or nothing", "[contract][
     auto n = c.transact([&](auto& tx) {
         ObjectRow fresh{oid(1), 2};
         auto added = tx.insert(one(fresh));
-        tx.template compare_and_swap<Branch>({"r", "main"}, std::nullopt, Branch{"r", "main", cid(1)});
+        tx.template compare_and_swap<Branch>({"r", "main"}, std::nullopt,
+                                             Branch{"r", "main", cid(1)});
         return static_cast<int>(added);
     });
     CHECK(n == 1);
@@ -212,7 +235,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: every table round-trips its reflected row", "[
     check(ObjectRefRow{"repo", oid(1)});
     check(SnapshotRow{SnapshotId{sha256("s")}, 3, to_bytes(std::string_view("\x81\xa1k\xa1v"))});
     check(SnapshotRefRow{"repo", SnapshotId{sha256("s")}});
-    check(CommitRow{cid(1), SnapshotId{sha256("s")}, cid(0), std::nullopt, Bytes{std::byte{0}, std::byte{0xff}}});
+    check(CommitRow{cid(1), SnapshotId{sha256("s")}, cid(0), std::nullopt,
+                    Bytes{std::byte{0}, std::byte{0xff}}});
     check(CommitRefRow{"repo", cid(1)});
     check(Branch{"repo", "main", cid(1)});
 }

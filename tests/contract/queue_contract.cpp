@@ -15,7 +15,8 @@ namespace {
 const TimePoint t0{std::chrono::milliseconds{1'800'000'000'000}};
 }
 
-TEMPLATE_LIST_TEST_CASE("queue: enqueue is idempotent by job id", "[contract][queue]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("queue: enqueue is idempotent by job id", "[contract][queue]",
+                        contract::Backends) {
     TestType backend;
     auto& q = backend.queue();
     CHECK(q.enqueue({"index:p1", JobKind::index, "p1", 3, t0}));
@@ -33,12 +34,13 @@ TEMPLATE_LIST_TEST_CASE("queue: enqueue is idempotent by job id", "[contract][qu
     CHECK(q.get("index:p1")->state == JobState::done);
 }
 
-TEMPLATE_LIST_TEST_CASE("queue: under contention each job is claimed by exactly one worker", "[contract][queue]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("queue: under contention each job is claimed by exactly one worker",
+                        "[contract][queue]", contract::Backends) {
     TestType backend;
     auto& q = backend.queue();
     constexpr int jobs = 200;
-    for (int i = 0; i < jobs; ++i) REQUIRE(q.enqueue({"job:" + std::to_string(i), JobKind::gc, {}, 3, t0}));
+    for (int i = 0; i < jobs; ++i)
+        REQUIRE(q.enqueue({"job:" + std::to_string(i), JobKind::gc, {}, 3, t0}));
     std::mutex m;
     std::multiset<std::string> claimed;
     std::vector<std::thread> workers;
@@ -53,10 +55,12 @@ TEMPLATE_LIST_TEST_CASE("queue: under contention each job is claimed by exactly 
                 CHECK(q.complete(job->id, name));
             }
         });
-    for (auto& t : workers) t.join();
+    for (auto& t : workers)
+        t.join();
     CHECK(claimed.size() == jobs);
     CHECK(std::set<std::string>(claimed.begin(), claimed.end()).size() == jobs);
-    for (const auto& j : q.list()) CHECK(j.state == JobState::done);
+    for (const auto& j : q.list())
+        CHECK(j.state == JobState::done);
 }
 
 TEMPLATE_LIST_TEST_CASE("queue: an expired lease is reclaimed and the old holder is fenced off",
@@ -68,8 +72,8 @@ TEMPLATE_LIST_TEST_CASE("queue: an expired lease is reclaimed and the old holder
     REQUIRE(first);
     CHECK(first->attempts == 1);
     CHECK_FALSE(q.claim("fast", t0 + 100ms, 1s).has_value()); // leased
-    CHECK(q.reclaim_expired(t0 + 500ms) == 0);                  // not yet expired
-    CHECK(q.extend("consolidate:r", "slow", t0 + 900ms, 1s));   // heartbeat: now until t0+1.9s
+    CHECK(q.reclaim_expired(t0 + 500ms) == 0);                // not yet expired
+    CHECK(q.extend("consolidate:r", "slow", t0 + 900ms, 1s)); // heartbeat: now until t0+1.9s
     CHECK(q.reclaim_expired(t0 + 1500ms) == 0);
     CHECK(q.reclaim_expired(t0 + 2s) == 1);
     auto after = q.get("consolidate:r");
@@ -78,7 +82,7 @@ TEMPLATE_LIST_TEST_CASE("queue: an expired lease is reclaimed and the old holder
     auto second = q.claim("fast", t0 + 2s, 1s);
     REQUIRE(second);
     CHECK(second->attempts == 2);
-    CHECK_FALSE(q.complete("consolidate:r", "slow"));           // lost its lease
+    CHECK_FALSE(q.complete("consolidate:r", "slow")); // lost its lease
     CHECK_FALSE(q.extend("consolidate:r", "slow", t0 + 2s, 1s));
     CHECK_FALSE(q.fail("consolidate:r", "slow", "late", t0 + 2s, 0s).has_value());
     CHECK(q.complete("consolidate:r", "fast"));
@@ -95,7 +99,8 @@ TEMPLATE_LIST_TEST_CASE("queue: a failing job is retried with backoff, then fail
         auto job = q.claim("w", now, 30s);
         REQUIRE(job);
         CHECK(job->attempts == attempt);
-        auto state = q.fail(job->id, "w", "parse error in attempt " + std::to_string(attempt), now, 10s);
+        auto state =
+            q.fail(job->id, "w", "parse error in attempt " + std::to_string(attempt), now, 10s);
         REQUIRE(state);
         CHECK(*state == (attempt < 3 ? JobState::queued : JobState::failed));
         if (attempt < 3) {

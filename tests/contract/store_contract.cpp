@@ -15,7 +15,8 @@ using namespace musehub;
 namespace {
 Bytes filled(std::size_t n, std::uint8_t seed) {
     Bytes b(n);
-    for (std::size_t i = 0; i < n; ++i) b[i] = std::byte(static_cast<std::uint8_t>(seed + i * 31));
+    for (std::size_t i = 0; i < n; ++i)
+        b[i] = std::byte(static_cast<std::uint8_t>(seed + i * 31));
     return b;
 }
 } // namespace
@@ -30,8 +31,8 @@ TEMPLATE_LIST_TEST_CASE("store: a new store is empty", "[contract][store]", cont
     CHECK_FALSE(exists(s, "v1/packs/00/none"));
 }
 
-TEMPLATE_LIST_TEST_CASE("store: put and get round-trip, including the empty object", "[contract][store]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: put and get round-trip, including the empty object",
+                        "[contract][store]", contract::Backends) {
     TestType backend;
     auto& s = backend.store();
     auto big = filled(1 << 20, 7);
@@ -46,7 +47,8 @@ TEMPLATE_LIST_TEST_CASE("store: put and get round-trip, including the empty obje
     CHECK(exists(s, "k/empty"));
 }
 
-TEMPLATE_LIST_TEST_CASE("store: put is idempotent and replaces atomically", "[contract][store]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: put is idempotent and replaces atomically", "[contract][store]",
+                        contract::Backends) {
     TestType backend;
     auto& s = backend.store();
     auto a = filled(1 << 20, 1), b = filled(1 << 20, 2);
@@ -71,21 +73,25 @@ TEMPLATE_LIST_TEST_CASE("store: put is idempotent and replaces atomically", "[co
             while (!done) {
                 auto got = s.get("k");
                 ++reads;
-                if (!got || (*got != a && *got != b)) ++torn;
+                if (!got || (*got != a && *got != b))
+                    ++torn;
             }
         });
     writer.join();
-    for (auto& t : readers) t.join();
+    for (auto& t : readers)
+        t.join();
     CHECK(torn == 0);
     CHECK(reads > 0);
 }
 
-TEMPLATE_LIST_TEST_CASE("store: put_if_absent has exactly one winner", "[contract][store]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: put_if_absent has exactly one winner", "[contract][store]",
+                        contract::Backends) {
     TestType backend;
     auto& s = backend.store();
     constexpr int writers = 8;
     std::vector<Bytes> contents;
-    for (int i = 0; i < writers; ++i) contents.push_back(filled(4096, static_cast<std::uint8_t>(i)));
+    for (int i = 0; i < writers; ++i)
+        contents.push_back(filled(4096, static_cast<std::uint8_t>(i)));
     for (int round = 0; round < 20; ++round) {
         auto key = "race/" + std::to_string(round);
         std::atomic<int> wins{0}, winner{-1};
@@ -97,21 +103,25 @@ TEMPLATE_LIST_TEST_CASE("store: put_if_absent has exactly one winner", "[contrac
                     winner = i;
                 }
             });
-        for (auto& t : threads) t.join();
+        for (auto& t : threads)
+            t.join();
         REQUIRE(wins == 1);
         CHECK(s.get(key) == contents[winner]);
-        CHECK_FALSE(s.put_if_absent(key, contents[0] == contents[winner] ? contents[1] : contents[0]));
+        CHECK_FALSE(
+            s.put_if_absent(key, contents[0] == contents[winner] ? contents[1] : contents[0]));
         CHECK(s.get(key) == contents[winner]);
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("store: ranged get clips at the end", "[contract][store]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: ranged get clips at the end", "[contract][store]",
+                        contract::Backends) {
     TestType backend;
     auto& s = backend.store();
     auto data = filled(1000, 3);
     s.put("r", data);
     auto slice = [&](std::size_t off, std::size_t len) {
-        return Bytes(data.begin() + static_cast<long>(off), data.begin() + static_cast<long>(off + len));
+        return Bytes(data.begin() + static_cast<long>(off),
+                     data.begin() + static_cast<long>(off + len));
     };
     CHECK(s.get_range("r", 0, 1000) == data);
     CHECK(s.get_range("r", 10, 20) == slice(10, 20));
@@ -122,11 +132,12 @@ TEMPLATE_LIST_TEST_CASE("store: ranged get clips at the end", "[contract][store]
     CHECK_FALSE(s.get_range("absent", 0, 1).has_value());
 }
 
-TEMPLATE_LIST_TEST_CASE("store: list by prefix, sorted, without sibling-prefix bleed", "[contract][store]",
-                        contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: list by prefix, sorted, without sibling-prefix bleed",
+                        "[contract][store]", contract::Backends) {
     TestType backend;
     auto& s = backend.store();
-    for (auto k : {"a/2", "a/1", "ab/1", "a", "b/1", "a/sub/3"}) s.put(k, as_bytes(k));
+    for (auto k : {"a/2", "a/1", "ab/1", "a", "b/1", "a/sub/3"})
+        s.put(k, as_bytes(k));
     CHECK(s.list("a/") == std::vector<std::string>{"a/1", "a/2", "a/sub/3"});
     CHECK(s.list("ab/") == std::vector<std::string>{"ab/1"});
     CHECK(s.list("a") == std::vector<std::string>{"a", "a/1", "a/2", "a/sub/3", "ab/1"});
@@ -154,28 +165,34 @@ TEMPLATE_LIST_TEST_CASE("store: batched operations match one-at-a-time ones", "[
     std::vector<Bytes> data;
     std::vector<PutItem> puts;
     std::vector<std::string> keys;
-    for (int i = 0; i < 100; ++i) data.push_back(filled(100 + static_cast<std::size_t>(i), static_cast<std::uint8_t>(i)));
+    for (int i = 0; i < 100; ++i)
+        data.push_back(filled(100 + static_cast<std::size_t>(i), static_cast<std::uint8_t>(i)));
     for (int i = 0; i < 100; ++i) {
         keys.push_back("batch/" + std::to_string(i));
         puts.push_back({keys.back(), data[static_cast<std::size_t>(i)]});
     }
     put_many(s, std::span<const PutItem>(puts));
     std::vector<RangeItem> ranges;
-    for (int i = 0; i < 100; ++i) ranges.push_back({keys[static_cast<std::size_t>(i)], 10, 50});
+    for (int i = 0; i < 100; ++i)
+        ranges.push_back({keys[static_cast<std::size_t>(i)], 10, 50});
     ranges.push_back({"batch/absent", 0, 1});
     auto got = get_ranges(s, std::span<const RangeItem>(ranges));
     REQUIRE(got.size() == 101);
-    for (std::size_t i = 0; i < 100; ++i) CHECK(*got[i] == Bytes(data[i].begin() + 10, data[i].begin() + 60));
+    for (std::size_t i = 0; i < 100; ++i)
+        CHECK(*got[i] == Bytes(data[i].begin() + 10, data[i].begin() + 60));
     CHECK_FALSE(got[100].has_value());
     auto sz = sizes(s, std::span<const std::string>(keys));
-    for (std::size_t i = 0; i < 100; ++i) CHECK(sz[i] == data[i].size());
+    for (std::size_t i = 0; i < 100; ++i)
+        CHECK(sz[i] == data[i].size());
     remove_many(s, std::span<const std::string>(keys));
     CHECK(s.list("batch/").empty());
 }
 
-TEMPLATE_LIST_TEST_CASE("store: contents survive reopening", "[contract][store]", contract::Backends) {
+TEMPLATE_LIST_TEST_CASE("store: contents survive reopening", "[contract][store]",
+                        contract::Backends) {
     if constexpr (!TestType::persistent) {
-        contract::skip(TestType::name, "store: contents survive reopening", "the backend keeps nothing across a reopen by design");
+        contract::skip(TestType::name, "store: contents survive reopening",
+                       "the backend keeps nothing across a reopen by design");
     } else {
         TestType backend;
         backend.store().put("durable", as_bytes("bytes"));

@@ -15,11 +15,14 @@ using json = nlohmann::json;
 
 TEST_CASE("sha256 matches the FIPS 180-2 examples, one-shot and streaming", "[unit][core]") {
     CHECK(sha256("").hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(sha256("abc").hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(sha256("abc").hex() ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     std::string million(1'000'000, 'a');
-    CHECK(sha256(million).hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    CHECK(sha256(million).hex() ==
+          "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     Sha256 h;
-    for (int i = 0; i < 1000; ++i) h.update(std::string_view(million).substr(0, 1000));
+    for (int i = 0; i < 1000; ++i)
+        h.update(std::string_view(million).substr(0, 1000));
     CHECK(h.finish() == sha256(million));
 }
 
@@ -28,20 +31,25 @@ TEST_CASE("digests parse strictly and round-trip through hex", "[unit][core]") {
     CHECK(ObjectId::from_hex(hex).hex() == hex);
     test::require_error(errc::invalid_id, [&] { ObjectId::from_hex(hex.substr(1)); });
     std::string upper = hex;
-    for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+    for (auto& c : upper)
+        c = static_cast<char>(std::toupper(c));
     test::require_error(errc::invalid_id, [&] { CommitId::from_hex(upper); });
-    auto msg = test::require_error(errc::invalid_id, [&] { SnapshotId::from_hex("sha256:" + hex); });
+    auto msg =
+        test::require_error(errc::invalid_id, [&] { SnapshotId::from_hex("sha256:" + hex); });
     CHECK_THAT(msg, Catch::Contains("snapshot id"));
-    CHECK(std::hash<ObjectId>{}(ObjectId::from_hex(hex)) == std::hash<ObjectId>{}(ObjectId::from_hex(hex)));
+    CHECK(std::hash<ObjectId>{}(ObjectId::from_hex(hex)) ==
+          std::hash<ObjectId>{}(ObjectId::from_hex(hex)));
 }
 
 TEST_CASE("hand-computed Muse ids", "[unit][core][ids]") {
     auto hello = object_id_of(as_bytes("hello"));
     CHECK(hello.hex() == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
-    CHECK(Manifest{}.id().hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(Manifest{}.id().hex() ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     auto m = Manifest::from_entries({{"dir/b", object_id_of(Bytes{})}, {"a.txt", hello}});
     CHECK(m.id().hex() == "6178fa2c6a8c6a3cac59e41f53c654129dbd70371197d3cc72cbf96b232ae40b");
-    auto root = commit_id_of({}, m.id(), "first\n\nbody \xc3\xbc", "2026-01-02T03:04:05.000006+00:00");
+    auto root =
+        commit_id_of({}, m.id(), "first\n\nbody \xc3\xbc", "2026-01-02T03:04:05.000006+00:00");
     CHECK(root.hex() == "8c22a3d9afc5b1dbdc05cb9a60a799eb35d789e7051aaf62b4a28c97011ef481");
     // Parents are sorted before hashing, so their order in the record does not matter.
     auto other = CommitId{hello.digest};
@@ -53,18 +61,21 @@ TEST_CASE("hand-computed Muse ids", "[unit][core][ids]") {
 namespace {
 Manifest manifest_from_json(const json& j) {
     std::vector<ManifestEntry> entries;
-    for (auto& [path, id] : j.items()) entries.push_back({path, ObjectId::from_hex(id.get<std::string>())});
+    for (auto& [path, id] : j.items())
+        entries.push_back({path, ObjectId::from_hex(id.get<std::string>())});
     return Manifest::from_entries(std::move(entries));
 }
 std::string hex_of(std::string_view s) {
     static constexpr char d[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char c : s) out += d[c >> 4], out += d[c & 15];
+    for (unsigned char c : s)
+        out += d[c >> 4], out += d[c & 15];
     return out;
 }
 } // namespace
 
-TEST_CASE("golden vectors: every id the real Muse 0.1.5 client made is reproduced", "[unit][core][ids][interop]") {
+TEST_CASE("golden vectors: every id the real Muse 0.1.5 client made is reproduced",
+          "[unit][core][ids][interop]") {
     std::ifstream lines(test::vectors / "ids.jsonl");
     REQUIRE(lines.good());
     int objects = 0, snapshots = 0, commits = 0;
@@ -74,7 +85,8 @@ TEST_CASE("golden vectors: every id the real Muse 0.1.5 client made is reproduce
         auto id = j["id"].get<std::string>();
         if (kind == "object") {
             auto path = test::vectors / "repo/objects" / id.substr(0, 2) / id.substr(2);
-            if (!std::filesystem::exists(path)) continue; // made in the clone; seen only in http/
+            if (!std::filesystem::exists(path))
+                continue; // made in the clone; seen only in http/
             auto bytes = test::read_file(path);
             CHECK(bytes.size() == j["size"].get<std::size_t>());
             CHECK(object_id_of(bytes).hex() == id);
@@ -85,14 +97,17 @@ TEST_CASE("golden vectors: every id the real Muse 0.1.5 client made is reproduce
             CHECK(m.id().hex() == id);
             // The exact preimage the client hashed, rebuilt from our sorted entries.
             std::string pre;
-            for (const auto& e : m) pre += (pre.empty() ? "" : std::string(1, '\0')) + e.path + '\0' + e.object.hex();
+            for (const auto& e : m)
+                pre += (pre.empty() ? "" : std::string(1, '\0')) + e.path + '\0' + e.object.hex();
             CHECK(hex_of(pre) == j["preimage_hex"].get<std::string>());
             ++snapshots;
         } else if (kind == "commit") {
             std::vector<CommitId> parents;
-            for (auto& p : j["parent_ids"]) parents.push_back(CommitId::from_hex(p.get<std::string>()));
-            auto got = commit_id_of(parents, SnapshotId::from_hex(j["snapshot_id"].get<std::string>()),
-                                    j["message"].get<std::string>(), j["committed_at"].get<std::string>());
+            for (auto& p : j["parent_ids"])
+                parents.push_back(CommitId::from_hex(p.get<std::string>()));
+            auto got =
+                commit_id_of(parents, SnapshotId::from_hex(j["snapshot_id"].get<std::string>()),
+                             j["message"].get<std::string>(), j["committed_at"].get<std::string>());
             CHECK(got.hex() == id);
             ++commits;
         }
@@ -102,7 +117,8 @@ TEST_CASE("golden vectors: every id the real Muse 0.1.5 client made is reproduce
     CHECK(commits == 9);
 }
 
-TEST_CASE("golden vectors: the client's own commit and snapshot files verify", "[unit][core][ids][interop]") {
+TEST_CASE("golden vectors: the client's own commit and snapshot files verify",
+          "[unit][core][ids][interop]") {
     int n = 0;
     for (auto& f : std::filesystem::directory_iterator(test::vectors / "repo/commits")) {
         auto j = json::parse(std::ifstream(f.path()));
@@ -111,8 +127,10 @@ TEST_CASE("golden vectors: the client's own commit and snapshot files verify", "
         c.snapshot_id = SnapshotId::from_hex(j["snapshot_id"].get<std::string>());
         c.message = j["message"].get<std::string>();
         c.committed_at = j["committed_at"].get<std::string>();
-        if (!j["parent_commit_id"].is_null()) c.parent_commit_id = CommitId::from_hex(j["parent_commit_id"].get<std::string>());
-        if (!j["parent2_commit_id"].is_null()) c.parent2_commit_id = CommitId::from_hex(j["parent2_commit_id"].get<std::string>());
+        if (!j["parent_commit_id"].is_null())
+            c.parent_commit_id = CommitId::from_hex(j["parent_commit_id"].get<std::string>());
+        if (!j["parent2_commit_id"].is_null())
+            c.parent2_commit_id = CommitId::from_hex(j["parent2_commit_id"].get<std::string>());
         CHECK(f.path().stem() == c.commit_id.hex());
         verify_commit_id(c);
         c.message += ".";
@@ -122,24 +140,32 @@ TEST_CASE("golden vectors: the client's own commit and snapshot files verify", "
     CHECK(n == 8);
     for (auto& f : std::filesystem::directory_iterator(test::vectors / "repo/snapshots")) {
         auto j = json::parse(std::ifstream(f.path()));
-        Snapshot s{SnapshotId::from_hex(j["snapshot_id"].get<std::string>()), manifest_from_json(j["manifest"]),
-                   j["created_at"].get<std::string>(), {}};
+        Snapshot s{SnapshotId::from_hex(j["snapshot_id"].get<std::string>()),
+                   manifest_from_json(j["manifest"]),
+                   j["created_at"].get<std::string>(),
+                   {}};
         verify_snapshot_id(s);
     }
 }
 
 TEST_CASE("manifest paths are validated", "[unit][core][manifest]") {
     auto id = object_id_of(as_bytes("x"));
-    for (std::string bad : std::vector<std::string>{"", "/etc/passwd", "../up", "a/../../b", "a//b", "a/", "./a", "a/./b",
-                            std::string("nul\0byte", 8), std::string("\xff\xfe"), std::string("\xc0\xaf"),
-                            std::string("\xed\xa0\x80"), std::string(4097, 'p')}) {
+    for (std::string bad : std::vector<std::string>{
+             "", "/etc/passwd", "../up", "a/../../b", "a//b", "a/", "./a", "a/./b",
+             std::string("nul\0byte", 8), std::string("\xff\xfe"), std::string("\xc0\xaf"),
+             std::string("\xed\xa0\x80"), std::string(4097, 'p')}) {
         INFO("path: " << bad);
         test::require_error(errc::bad_path, [&] { Manifest::from_entries({{bad, id}}); });
     }
-    for (std::string good : std::vector<std::string>{"a", ".museignore", "docs/user guide/first steps.md", "donn\xc3\xa9""es/r\xc3\xa9sum\xc3\xa9.txt",
-                             "unicode/\xf0\x9f\x8e\xb5.txt", "a..b/c", std::string(4096, 'p')})
+    for (std::string good :
+         std::vector<std::string>{"a", ".museignore", "docs/user guide/first steps.md",
+                                  "donn\xc3\xa9"
+                                  "es/r\xc3\xa9sum\xc3\xa9.txt",
+                                  "unicode/\xf0\x9f\x8e\xb5.txt", "a..b/c", std::string(4096, 'p')})
         CHECK_NOTHROW(Manifest::from_entries({{good, id}}));
-    auto msg = test::require_error(errc::bad_path, [&] { Manifest::from_entries({{"a", id}, {"a", id}}); });
+    auto msg = test::require_error(errc::bad_path, [&] {
+        Manifest::from_entries({{"a", id}, {"a", id}});
+    });
     CHECK_THAT(msg, Catch::Contains("duplicate"));
     test::require_error(errc::bad_path, [&] { Manifest::from_entries({{"long/path", id}}, 5); });
 }
@@ -147,20 +173,23 @@ TEST_CASE("manifest paths are validated", "[unit][core][manifest]") {
 TEST_CASE("manifests sort by code point, and deltas round-trip", "[unit][core][manifest]") {
     auto o = [](int i) { return object_id_of(as_bytes(std::to_string(i))); };
     // U+FF71 before U+1F3B5 by code point (UTF-16 order would disagree).
-    auto m = Manifest::from_entries({{"unicode/\xf0\x9f\x8e\xb5.txt", o(1)}, {"unicode/\xef\xbd\xb1.txt", o(2)}, {"a", o(3)}});
+    auto m = Manifest::from_entries(
+        {{"unicode/\xf0\x9f\x8e\xb5.txt", o(1)}, {"unicode/\xef\xbd\xb1.txt", o(2)}, {"a", o(3)}});
     REQUIRE(m.size() == 3);
     CHECK(m.entries()[0].path == "a");
     CHECK(m.entries()[1].path == "unicode/\xef\xbd\xb1.txt");
     CHECK(*m.find("a") == o(3));
     CHECK(m.find("b") == nullptr);
 
-    auto next = Manifest::from_entries({{"a", o(4)}, {"b", o(5)}, {"unicode/\xef\xbd\xb1.txt", o(2)}});
+    auto next =
+        Manifest::from_entries({{"a", o(4)}, {"b", o(5)}, {"unicode/\xef\xbd\xb1.txt", o(2)}});
     auto d = diff(m, next);
     CHECK(d.upsert == std::vector<ManifestEntry>{{"a", o(4)}, {"b", o(5)}});
     CHECK(d.remove == std::vector<std::string>{"unicode/\xf0\x9f\x8e\xb5.txt"});
     CHECK(apply(m, d) == next);
     CHECK(rebuild_and_verify(m, d, next.id()) == next);
-    auto msg = test::require_error(errc::bad_snapshot_id, [&] { rebuild_and_verify(m, d, m.id()); });
+    auto msg =
+        test::require_error(errc::bad_snapshot_id, [&] { rebuild_and_verify(m, d, m.id()); });
     CHECK_THAT(msg, Catch::Contains(m.id().hex()));
     test::require_error(errc::corrupt, [&] { apply(m, ManifestDelta{{}, {"missing"}}); });
     test::require_error(errc::corrupt, [&] { apply(m, ManifestDelta{{{"a", o(9)}}, {"a"}}); });
@@ -170,7 +199,8 @@ TEST_CASE("manifests sort by code point, and deltas round-trip", "[unit][core][m
 
 TEST_CASE("objects: zstd round trip, verification and corrupt frames", "[unit][core][objects]") {
     std::string text;
-    for (int i = 0; i < 2000; ++i) text += "line " + std::to_string(i % 17) + "\n";
+    for (int i = 0; i < 2000; ++i)
+        text += "line " + std::to_string(i % 17) + "\n";
     auto raw = to_bytes(text);
     auto z = zstd_compress(raw);
     CHECK(z.size() < raw.size());
@@ -204,8 +234,10 @@ Commit commit(const std::string& msg, std::vector<CommitId> parents) {
     c.snapshot_id = Manifest{}.id();
     c.message = msg;
     c.committed_at = "2026-11-21T00:00:00+00:00";
-    if (parents.size() > 0) c.parent_commit_id = parents[0];
-    if (parents.size() > 1) c.parent2_commit_id = parents[1];
+    if (parents.size() > 0)
+        c.parent_commit_id = parents[0];
+    if (parents.size() > 1)
+        c.parent2_commit_id = parents[1];
     c.commit_id = commit_id_of(c);
     return c;
 }
@@ -219,10 +251,12 @@ TEST_CASE("dag: parents-first order, walks with a stop set, ancestry", "[unit][c
     std::vector<Commit> tip_first{e, d, c, b, a}; // as the Muse client sends them
     auto order = topological_order(tip_first);
     std::map<CommitId, std::size_t> pos;
-    for (std::size_t i = 0; i < order.size(); ++i) pos[order[i]->commit_id] = i;
+    for (std::size_t i = 0; i < order.size(); ++i)
+        pos[order[i]->commit_id] = i;
     REQUIRE(order.size() == 5);
     for (const auto& x : tip_first)
-        for (const auto& p : x.parents()) CHECK(pos[p] < pos[x.commit_id]);
+        for (const auto& p : x.parents())
+            CHECK(pos[p] < pos[x.commit_id]);
 
     InMemoryParents parents(tip_first);
     std::vector<CommitId> start{e.commit_id};
@@ -237,7 +271,8 @@ TEST_CASE("dag: parents-first order, walks with a stop set, ancestry", "[unit][c
     InMemoryParents partial(std::vector<Commit>{e, d});
     auto w = walk_ancestors(start, partial);
     CHECK(w.reached.size() == 2);
-    CHECK(std::set<CommitId>(w.unknown.begin(), w.unknown.end()) == std::set<CommitId>{b.commit_id, c.commit_id});
+    CHECK(std::set<CommitId>(w.unknown.begin(), w.unknown.end()) ==
+          std::set<CommitId>{b.commit_id, c.commit_id});
 
     CHECK(is_ancestor(a.commit_id, e.commit_id, parents));
     CHECK(is_ancestor(c.commit_id, d.commit_id, parents));
@@ -260,7 +295,8 @@ TEST_CASE("errors name their code", "[unit][core]") {
 
 TEST_CASE("records print field by field from their Hana description", "[unit][core]") {
     Branch b{"repo", "main", CommitId{sha256("c")}};
-    CHECK(to_string(b) == "{repo: \"repo\", name: \"main\", head: " + b.head.hex().substr(0, 12) + "}");
+    CHECK(to_string(b) ==
+          "{repo: \"repo\", name: \"main\", head: " + b.head.hex().substr(0, 12) + "}");
     Commit c;
     c.message = "m";
     auto s = to_string(c);

@@ -11,7 +11,9 @@ using namespace musehub;
 namespace {
 const wire::v1 codec;
 
-std::filesystem::path http(const std::string& name) { return test::vectors / "http" / name; }
+std::filesystem::path http(const std::string& name) {
+    return test::vectors / "http" / name;
+}
 
 // A hand-built msgpack body, for inputs no encoder of ours would produce.
 template <class Fn>
@@ -24,14 +26,17 @@ Bytes craft(Fn&& fn) {
 }
 
 bool inside(BytesView part, BytesView whole) {
-    return part.empty() || (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+    return part.empty() || (part.data() >= whole.data() &&
+                            part.data() + part.size() <= whole.data() + whole.size());
 }
 } // namespace
 
-TEST_CASE("v1: every push the real client sent decodes, verifies and round-trips", "[unit][wire][v1][interop]") {
-    for (auto name : {"05-POST-push.req.msgpack", "10-POST-push.req.msgpack", "13-POST-push.req.msgpack",
-                      "19-POST-push.req.msgpack", "26-POST-push.req.msgpack", "30-POST-push.req.msgpack",
-                      "33-POST-push.req.msgpack"}) {
+TEST_CASE("v1: every push the real client sent decodes, verifies and round-trips",
+          "[unit][wire][v1][interop]") {
+    for (auto name :
+         {"05-POST-push.req.msgpack", "10-POST-push.req.msgpack", "13-POST-push.req.msgpack",
+          "19-POST-push.req.msgpack", "26-POST-push.req.msgpack", "30-POST-push.req.msgpack",
+          "33-POST-push.req.msgpack"}) {
         INFO(name);
         auto body = test::read_file(http(name));
         auto push = codec.decode_push(body, Limits{});
@@ -39,8 +44,10 @@ TEST_CASE("v1: every push the real client sent decodes, verifies and round-trips
         CHECK(push.force == std::string(name).starts_with("33"));
         CHECK(push.pack.objects.empty()); // the client uploads objects first, via push/objects
         CHECK_FALSE(push.pack.commits.empty());
-        for (const auto& c : push.pack.commits) CHECK_NOTHROW(verify_commit_id(c));
-        for (const auto& s : push.pack.snapshots) CHECK_NOTHROW(verify_snapshot_id(s));
+        for (const auto& c : push.pack.commits)
+            CHECK_NOTHROW(verify_commit_id(c));
+        for (const auto& s : push.pack.snapshots)
+            CHECK_NOTHROW(verify_snapshot_id(s));
 
         auto again = codec.decode_push(codec.encode_push(push), Limits{});
         CHECK(again.branch == push.branch);
@@ -50,11 +57,14 @@ TEST_CASE("v1: every push the real client sent decodes, verifies and round-trips
     }
 }
 
-TEST_CASE("v1: commit records are re-encoded byte for byte as the client wrote them", "[unit][wire][v1][interop]") {
+TEST_CASE("v1: commit records are re-encoded byte for byte as the client wrote them",
+          "[unit][wire][v1][interop]") {
     auto body = test::read_file(http("10-POST-push.req.msgpack"));
     auto handle = detail::unpack_bounded(body, Limits{}, "push");
     const auto& commits = detail::as_array(
-        detail::require_key(detail::as_map(detail::require_key(detail::as_map(handle.get(), "push"), "bundle", "push"), "bundle"),
+        detail::require_key(detail::as_map(detail::require_key(detail::as_map(handle.get(), "push"),
+                                                               "bundle", "push"),
+                                           "bundle"),
                             "commits", "bundle"),
         "commits");
     auto push = codec.decode_push(body, Limits{});
@@ -67,9 +77,9 @@ TEST_CASE("v1: commit records are re-encoded byte for byte as the client wrote t
         CHECK(ours == original);
     }
     // The merge commit keeps both parents, nil structured_delta and every client field.
-    auto merge = std::find_if(push.pack.commits.begin(), push.pack.commits.end(), [](const Commit& c) {
-        return c.commit_id.hex().starts_with("d7c16e45");
-    });
+    auto merge =
+        std::find_if(push.pack.commits.begin(), push.pack.commits.end(),
+                     [](const Commit& c) { return c.commit_id.hex().starts_with("d7c16e45"); });
     REQUIRE(merge != push.pack.commits.end());
     CHECK(merge->parent2_commit_id.has_value());
     CHECK(merge->structured_delta.is_nil());
@@ -77,9 +87,10 @@ TEST_CASE("v1: commit records are re-encoded byte for byte as the client wrote t
     CHECK(merge->extensions.empty());
 }
 
-TEST_CASE("v1: fetch responses and object uploads decode zero-copy and hash-verify", "[unit][wire][v1][interop]") {
-    for (auto name : {"15-POST-fetch.resp.msgpack", "22-POST-fetch.resp.msgpack", "04-POST-push-objects.req.msgpack",
-                      "09-POST-push-objects.req.msgpack"}) {
+TEST_CASE("v1: fetch responses and object uploads decode zero-copy and hash-verify",
+          "[unit][wire][v1][interop]") {
+    for (auto name : {"15-POST-fetch.resp.msgpack", "22-POST-fetch.resp.msgpack",
+                      "04-POST-push-objects.req.msgpack", "09-POST-push-objects.req.msgpack"}) {
         INFO(name);
         auto body = test::read_file(http(name));
         auto pack = codec.decode_pack(body, Limits{});
@@ -88,8 +99,10 @@ TEST_CASE("v1: fetch responses and object uploads decode zero-copy and hash-veri
             CHECK(inside(o.stored, body));
             CHECK_NOTHROW(verify_object(o, Limits{}.max_object_bytes));
         }
-        for (const auto& c : pack.commits) CHECK_NOTHROW(verify_commit_id(c));
-        for (const auto& s : pack.snapshots) CHECK_NOTHROW(verify_snapshot_id(s));
+        for (const auto& c : pack.commits)
+            CHECK_NOTHROW(verify_commit_id(c));
+        for (const auto& s : pack.snapshots)
+            CHECK_NOTHROW(verify_snapshot_id(s));
     }
     auto clone_body = test::read_file(http("15-POST-fetch.resp.msgpack")); // outlives the views
     auto clone = codec.decode_pack(clone_body, Limits{});
@@ -105,7 +118,8 @@ TEST_CASE("v1: fetch responses and object uploads decode zero-copy and hash-veri
     CHECK(round.commits == clone.commits);
     CHECK(round.branch_heads == clone.branch_heads);
     REQUIRE(round.objects.size() == clone.objects.size());
-    for (std::size_t i = 0; i < round.objects.size(); ++i) CHECK(equal_bytes(round.objects[i].stored, clone.objects[i].stored));
+    for (std::size_t i = 0; i < round.objects.size(); ++i)
+        CHECK(equal_bytes(round.objects[i].stored, clone.objects[i].stored));
 }
 
 TEST_CASE("v1: fetch requests", "[unit][wire][v1][interop]") {
@@ -125,7 +139,8 @@ TEST_CASE("v1: truncated input is refused at every length", "[unit][wire][v1][ba
             codec.decode_push(BytesView(body).first(n), Limits{});
             FAIL("a push truncated to " << n << " bytes decoded");
         } catch (const musehub::error& e) {
-            if (e.code() != errc::truncated && e.code() != errc::corrupt) FAIL("unexpected " << e.what());
+            if (e.code() != errc::truncated && e.code() != errc::corrupt)
+                FAIL("unexpected " << e.what());
         }
     }
 }
@@ -138,8 +153,10 @@ TEST_CASE("v1: flipped bytes never crash the decoder", "[unit][wire][v1][bad]") 
         copy[i] ^= std::byte{0x41};
         try {
             auto push = codec.decode_push(copy, Limits{});
-            for (const auto& c : push.pack.commits) verify_commit_id(c);
-            for (const auto& s : push.pack.snapshots) verify_snapshot_id(s);
+            for (const auto& c : push.pack.commits)
+                verify_commit_id(c);
+            for (const auto& s : push.pack.snapshots)
+                verify_snapshot_id(s);
         } catch (const musehub::error&) {
             ++refused;
         }
@@ -151,8 +168,10 @@ TEST_CASE("v1: hostile bodies get typed errors", "[unit][wire][v1][bad]") {
     auto hex = sha256("x").hex();
     SECTION("a huge declared array in a tiny body is refused before allocation") {
         Bytes body{std::byte{0x81}, std::byte{0xa7}};
-        for (char c : std::string("commits")) body.push_back(std::byte(c));
-        for (auto b : {0xdd, 0xff, 0xff, 0xff, 0xff}) body.push_back(std::byte(b));
+        for (char c : std::string("commits"))
+            body.push_back(std::byte(c));
+        for (auto b : {0xdd, 0xff, 0xff, 0xff, 0xff})
+            body.push_back(std::byte(b));
         auto msg = test::require_error(errc::truncated, [&] { codec.decode_pack(body, Limits{}); });
         CHECK_THAT(msg, Catch::Contains("elements"));
     }
@@ -167,11 +186,13 @@ TEST_CASE("v1: hostile bodies get typed errors", "[unit][wire][v1][bad]") {
         test::require_error(errc::corrupt, [&] { codec.decode_pack(body, Limits{}); });
     }
     SECTION("not a map") {
-        test::require_error(errc::corrupt, [&] { codec.decode_pack(Bytes{std::byte{0x90}}, Limits{}); });
+        test::require_error(errc::corrupt,
+                            [&] { codec.decode_pack(Bytes{std::byte{0x90}}, Limits{}); });
     }
     SECTION("uppercase or prefixed ids") {
         auto upper = hex;
-        for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+        for (auto& c : upper)
+            c = static_cast<char>(std::toupper(c));
         for (auto id : {upper, "sha256:" + hex, hex.substr(2)}) {
             auto body = craft([&](detail::Packer& p) {
                 p.pack_map(1);
@@ -215,9 +236,12 @@ TEST_CASE("v1: hostile bodies get typed errors", "[unit][wire][v1][bad]") {
         });
     };
     SECTION("path traversal in a manifest") {
-        auto msg = test::require_error(errc::bad_path, [&] { codec.decode_pack(snapshot_with("../../etc/passwd"), Limits{}); });
+        auto msg = test::require_error(errc::bad_path, [&] {
+            codec.decode_pack(snapshot_with("../../etc/passwd"), Limits{});
+        });
         CHECK_THAT(msg, Catch::Contains("../../etc/passwd"));
-        test::require_error(errc::bad_path, [&] { codec.decode_pack(snapshot_with("/abs"), Limits{}); });
+        test::require_error(errc::bad_path,
+                            [&] { codec.decode_pack(snapshot_with("/abs"), Limits{}); });
     }
     SECTION("a commit without its id") {
         auto body = craft([&](detail::Packer& p) {
@@ -235,7 +259,8 @@ TEST_CASE("v1: hostile bodies get typed errors", "[unit][wire][v1][bad]") {
         auto body = test::read_file(http("15-POST-fetch.resp.msgpack"));
         Limits few;
         few.max_commits = 2;
-        CHECK_THAT(test::require_error(errc::oversized, [&] { codec.decode_pack(body, few); }), Catch::Contains("commits"));
+        CHECK_THAT(test::require_error(errc::oversized, [&] { codec.decode_pack(body, few); }),
+                   Catch::Contains("commits"));
         Limits small;
         small.max_object_bytes = 1000;
         test::require_error(errc::oversized, [&] { codec.decode_pack(body, small); });

@@ -54,7 +54,9 @@ namespace musehub {
 
 template <class C>
 concept Catalog = catalog::all_tables<C, catalog::Schema>::value && requires(C& c) {
-    { c.transact([](auto&) { return 0; }) } -> std::same_as<int>;
+    {
+        c.transact([](auto&) { return 0; })
+        } -> std::same_as<int>;
 };
 
 } // namespace musehub

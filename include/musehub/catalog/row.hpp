@@ -14,13 +14,17 @@
 namespace musehub::catalog {
 
 template <class Row>
-concept Reflected = requires { table<Row>::name; table<Row>::key_size; };
+concept Reflected = requires {
+    table<Row>::name;
+    table<Row>::key_size;
+};
 
 namespace detail {
 template <class Row, std::size_t... I>
 auto key_of(const Row& r, std::index_sequence<I...>) {
     auto members = boost::hana::members(r);
-    return std::tuple<std::decay_t<decltype(boost::hana::at_c<I>(members))>...>{boost::hana::at_c<I>(members)...};
+    return std::tuple<std::decay_t<decltype(boost::hana::at_c<I>(members))>...>{
+        boost::hana::at_c<I>(members)...};
 }
 } // namespace detail
 
@@ -41,11 +45,15 @@ using KeyPrefix = decltype([]<std::size_t... I>(std::index_sequence<I...>) {
 
 template <class Tuple, class Prefix>
 constexpr bool is_prefix_of_v = [] {
-    if constexpr (std::tuple_size_v<Prefix> > std::tuple_size_v<Tuple>) return false;
+    if constexpr (std::tuple_size_v < Prefix >> std::tuple_size_v<Tuple>)
+        return false;
     else
         return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (std::is_same_v<std::tuple_element_t<I, Tuple>, std::tuple_element_t<I, Prefix>> && ...);
-        }(std::make_index_sequence<std::tuple_size_v<Prefix>>{});
+            return (
+                std::is_same_v<std::tuple_element_t<I, Tuple>, std::tuple_element_t<I, Prefix>> &&
+                ...);
+        }
+    (std::make_index_sequence<std::tuple_size_v<Prefix>>{});
 }();
 
 } // namespace musehub::catalog

@@ -24,7 +24,9 @@ inline Bytes to_bytes(std::string_view s) {
     auto v = as_bytes(s);
     return {v.begin(), v.end()};
 }
-inline Bytes to_bytes(BytesView v) { return {v.begin(), v.end()}; }
+inline Bytes to_bytes(BytesView v) {
+    return {v.begin(), v.end()};
+}
 
 inline bool equal_bytes(BytesView a, BytesView b) noexcept {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);

@@ -26,7 +26,8 @@ using CommitSet = std::unordered_set<CommitId>;
 inline std::vector<const Commit*> topological_order(std::span<const Commit> commits) {
     std::unordered_map<CommitId, std::size_t> index;
     index.reserve(commits.size());
-    for (std::size_t i = 0; i < commits.size(); ++i) index.emplace(commits[i].commit_id, i);
+    for (std::size_t i = 0; i < commits.size(); ++i)
+        index.emplace(commits[i].commit_id, i);
     std::vector<std::size_t> pending(commits.size(), 0);
     std::vector<std::vector<std::size_t>> children(commits.size());
     for (std::size_t i = 0; i < commits.size(); ++i)
@@ -39,13 +40,15 @@ inline std::vector<const Commit*> topological_order(std::span<const Commit> comm
     out.reserve(commits.size());
     std::vector<std::size_t> ready;
     for (std::size_t i = commits.size(); i-- > 0;)
-        if (pending[i] == 0) ready.push_back(i);
+        if (pending[i] == 0)
+            ready.push_back(i);
     while (!ready.empty()) {
         auto i = ready.back();
         ready.pop_back();
         out.push_back(&commits[i]);
         for (auto c : children[i])
-            if (--pending[c] == 0) ready.push_back(c);
+            if (--pending[c] == 0)
+                ready.push_back(c);
     }
     if (out.size() != commits.size())
         fail(errc::corrupt, "commit graph has a cycle among " +
@@ -67,23 +70,27 @@ struct Walk {
 namespace detail {
 // Breadth-first over parents, a whole frontier per lookup. `visit(id, known)` sees each id once.
 template <class ParentLookup, class Visit>
-void walk_frontier(std::vector<CommitId> frontier, CommitSet& seen, ParentLookup&& lookup, Visit&& visit) {
+void walk_frontier(std::vector<CommitId> frontier, CommitSet& seen, ParentLookup&& lookup,
+                   Visit&& visit) {
     while (!frontier.empty()) {
         CommitSet known;
         std::vector<CommitId> next;
         for (auto&& [id, parents] : lookup(std::span<const CommitId>(frontier))) {
             known.insert(id);
             for (const auto& p : parents)
-                if (seen.insert(p).second) next.push_back(p);
+                if (seen.insert(p).second)
+                    next.push_back(p);
         }
-        for (const auto& id : frontier) visit(id, known.count(id) > 0);
+        for (const auto& id : frontier)
+            visit(id, known.count(id) > 0);
         frontier = std::move(next);
     }
 }
 } // namespace detail
 
 template <class ParentLookup>
-Walk walk_ancestors(std::span<const CommitId> starts, ParentLookup&& lookup, const CommitSet& stop = {}) {
+Walk walk_ancestors(std::span<const CommitId> starts, ParentLookup&& lookup,
+                    const CommitSet& stop = {}) {
     CommitSet excluded;
     if (!stop.empty()) {
         std::vector<CommitId> frontier(stop.begin(), stop.end());
@@ -94,24 +101,29 @@ Walk walk_ancestors(std::span<const CommitId> starts, ParentLookup&& lookup, con
     CommitSet seen = excluded;
     std::vector<CommitId> frontier;
     for (const auto& s : starts)
-        if (seen.insert(s).second) frontier.push_back(s);
-    detail::walk_frontier(std::move(frontier), seen, lookup,
-                          [&](const CommitId& id, bool known) { (known ? w.reached : w.unknown).push_back(id); });
+        if (seen.insert(s).second)
+            frontier.push_back(s);
+    detail::walk_frontier(std::move(frontier), seen, lookup, [&](const CommitId& id, bool known) {
+        (known ? w.reached : w.unknown).push_back(id);
+    });
     return w;
 }
 
 // True when `ancestor` is `descendant` or one of its ancestors.
 template <class ParentLookup>
 bool is_ancestor(const CommitId& ancestor, const CommitId& descendant, ParentLookup&& lookup) {
-    if (ancestor == descendant) return true;
+    if (ancestor == descendant)
+        return true;
     CommitSet seen{descendant};
     std::vector<CommitId> frontier{descendant};
     while (!frontier.empty()) {
         std::vector<CommitId> next;
         for (auto&& [id, parents] : lookup(std::span<const CommitId>(frontier)))
             for (const auto& p : parents) {
-                if (p == ancestor) return true;
-                if (seen.insert(p).second) next.push_back(p);
+                if (p == ancestor)
+                    return true;
+                if (seen.insert(p).second)
+                    next.push_back(p);
             }
         frontier = std::move(next);
     }
@@ -122,11 +134,13 @@ bool is_ancestor(const CommitId& ancestor, const CommitId& descendant, ParentLoo
 class InMemoryParents {
 public:
     explicit InMemoryParents(std::span<const Commit> commits) {
-        for (const auto& c : commits) parents_.emplace(c.commit_id, c.parents());
+        for (const auto& c : commits)
+            parents_.emplace(c.commit_id, c.parents());
     }
     std::vector<std::pair<CommitId, std::vector<CommitId>>>
     operator()(std::span<const CommitId> ids) const {
-        return ids | ranges::views::filter([&](const CommitId& id) { return parents_.count(id) > 0; }) |
+        return ids |
+               ranges::views::filter([&](const CommitId& id) { return parents_.count(id) > 0; }) |
                ranges::views::transform([&](const CommitId& id) {
                    return std::pair{id, parents_.at(id)};
                }) |

@@ -33,9 +33,11 @@ struct Digest {
 
     // Strict: exactly 64 lowercase hex characters, as the Muse client itself requires.
     static bool is_hex(std::string_view text) noexcept {
-        if (text.size() != 64) return false;
+        if (text.size() != 64)
+            return false;
         for (char c : text)
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return false;
         return true;
     }
 
@@ -48,7 +50,8 @@ struct Digest {
             return static_cast<std::uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10);
         };
         for (std::size_t i = 0; i < 32; ++i)
-            d.bytes[i] = static_cast<std::uint8_t>(nibble(text[2 * i]) << 4 | nibble(text[2 * i + 1]));
+            d.bytes[i] =
+                static_cast<std::uint8_t>(nibble(text[2 * i]) << 4 | nibble(text[2 * i + 1]));
         return d;
     }
 

@@ -10,17 +10,17 @@
 namespace musehub {
 
 struct Limits {
-    std::size_t max_commits = 10'000;          // per push / pack
-    std::size_t max_snapshots = 10'000;        // per push / pack
-    std::size_t max_objects = 1'000'000;       // per pack
-    std::size_t max_tags = 10'000;             // per pack
+    std::size_t max_commits = 10'000;            // per push / pack
+    std::size_t max_snapshots = 10'000;          // per push / pack
+    std::size_t max_objects = 1'000'000;         // per pack
+    std::size_t max_tags = 10'000;               // per pack
     std::uint64_t max_object_bytes = 38'000'000; // one object, uncompressed
-    std::uint64_t max_pack_bytes = 4ull << 30; // one encoded pack
-    std::size_t max_path_bytes = 4'096;        // one manifest path, UTF-8 bytes
-    std::size_t max_manifest_entries = 100'000; // one snapshot
-    std::size_t max_record_bytes = 64u << 20;  // one encoded commit or snapshot record
-    std::size_t max_nesting = 64;              // msgpack nesting depth
-    std::size_t max_elements = 16'000'000;     // msgpack array/map elements in one message
+    std::uint64_t max_pack_bytes = 4ull << 30;   // one encoded pack
+    std::size_t max_path_bytes = 4'096;          // one manifest path, UTF-8 bytes
+    std::size_t max_manifest_entries = 100'000;  // one snapshot
+    std::size_t max_record_bytes = 64u << 20;    // one encoded commit or snapshot record
+    std::size_t max_nesting = 64;                // msgpack nesting depth
+    std::size_t max_elements = 16'000'000;       // msgpack array/map elements in one message
 };
 
 } // namespace musehub

@@ -35,12 +35,15 @@ public:
     // Validates every path, sorts, and rejects duplicate paths.
     static Manifest from_entries(std::vector<ManifestEntry> entries,
                                  std::size_t max_path_bytes = 4'096) {
-        for (const auto& e : entries) validate_path(e.path, max_path_bytes);
+        for (const auto& e : entries)
+            validate_path(e.path, max_path_bytes);
         std::sort(entries.begin(), entries.end(),
                   [](const auto& a, const auto& b) { return a.path < b.path; });
-        auto dup = std::adjacent_find(entries.begin(), entries.end(),
-                                      [](const auto& a, const auto& b) { return a.path == b.path; });
-        if (dup != entries.end()) fail(errc::bad_path, "duplicate manifest path: '" + dup->path + "'");
+        auto dup =
+            std::adjacent_find(entries.begin(), entries.end(),
+                               [](const auto& a, const auto& b) { return a.path == b.path; });
+        if (dup != entries.end())
+            fail(errc::bad_path, "duplicate manifest path: '" + dup->path + "'");
         Manifest m;
         m.entries_ = std::move(entries);
         return m;
@@ -53,8 +56,9 @@ public:
     auto end() const noexcept { return entries_.end(); }
 
     const ObjectId* find(std::string_view path) const noexcept {
-        auto it = std::lower_bound(entries_.begin(), entries_.end(), path,
-                                   [](const ManifestEntry& e, std::string_view p) { return e.path < p; });
+        auto it =
+            std::lower_bound(entries_.begin(), entries_.end(), path,
+                             [](const ManifestEntry& e, std::string_view p) { return e.path < p; });
         return it != entries_.end() && it->path == path ? &it->object : nullptr;
     }
 
@@ -64,7 +68,8 @@ public:
         Sha256 h;
         bool first = true;
         for (const auto& e : entries_) {
-            if (!first) h.update(std::string_view("\0", 1));
+            if (!first)
+                h.update(std::string_view("\0", 1));
             first = false;
             h.update(e.path).update(std::string_view("\0", 1)).update(e.object.hex());
         }
@@ -89,7 +94,8 @@ inline ManifestDelta diff(const Manifest& from, const Manifest& to) {
             d.upsert.push_back(*b);
             ++b;
         } else {
-            if (a->object != b->object) d.upsert.push_back(*b);
+            if (a->object != b->object)
+                d.upsert.push_back(*b);
             ++a, ++b;
         }
     }
@@ -105,9 +111,11 @@ inline Manifest apply(const Manifest& base, const ManifestDelta& delta,
     auto removed = delta.remove;
     std::sort(removed.begin(), removed.end());
     for (const auto& r : removed)
-        if (!base.find(r)) fail(errc::corrupt, "delta removes a path the base lacks: '" + r + "'");
+        if (!base.find(r))
+            fail(errc::corrupt, "delta removes a path the base lacks: '" + r + "'");
     for (const auto& e : base) {
-        if (std::binary_search(removed.begin(), removed.end(), e.path)) continue;
+        if (std::binary_search(removed.begin(), removed.end(), e.path))
+            continue;
         out.push_back(e);
     }
     for (const auto& u : delta.upsert) {
@@ -121,11 +129,14 @@ inline Manifest apply(const Manifest& base, const ManifestDelta& delta,
     merged.reserve(out.size() + ups.size());
     auto o = out.begin();
     for (auto& u : ups) {
-        while (o != out.end() && o->path < u.path) merged.push_back(std::move(*o++));
-        if (o != out.end() && o->path == u.path) ++o;
+        while (o != out.end() && o->path < u.path)
+            merged.push_back(std::move(*o++));
+        if (o != out.end() && o->path == u.path)
+            ++o;
         merged.push_back(std::move(u));
     }
-    while (o != out.end()) merged.push_back(std::move(*o++));
+    while (o != out.end())
+        merged.push_back(std::move(*o++));
     return Manifest::from_entries(std::move(merged), max_path_bytes);
 }
 
@@ -134,8 +145,8 @@ inline Manifest rebuild_and_verify(const Manifest& base, const ManifestDelta& de
                                    const SnapshotId& expected, std::size_t max_path_bytes = 4'096) {
     Manifest m = apply(base, delta, max_path_bytes);
     if (auto got = m.id(); got != expected)
-        fail(errc::bad_snapshot_id, "rebuilt manifest hashes to " + got.hex() + ", not snapshot " +
-                                        expected.hex());
+        fail(errc::bad_snapshot_id,
+             "rebuilt manifest hashes to " + got.hex() + ", not snapshot " + expected.hex());
     return m;
 }
 

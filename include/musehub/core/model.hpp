@@ -9,7 +9,7 @@
 #include "musehub/core/digest.hpp"
 #include "musehub/core/manifest.hpp"
 
-#include <boost/hana/define_struct.hpp>
+#include <boost/hana/adapt_struct.hpp>
 
 #include <cstdint>
 #include <map>
@@ -33,65 +33,63 @@ using StringMap = std::map<std::string, std::string>;
 using Extensions = std::vector<std::pair<std::string, RawMsgpack>>;
 
 struct Commit {
-    BOOST_HANA_DEFINE_STRUCT(Commit,
-        (CommitId, commit_id),
-        (std::string, repo_id),
-        (std::string, branch),
-        (SnapshotId, snapshot_id),
-        (std::string, message),
-        (std::string, committed_at),              // hashed verbatim: never reformat
-        (std::optional<CommitId>, parent_commit_id),
-        (std::optional<CommitId>, parent2_commit_id),
-        (std::string, author),
-        (StringMap, metadata),
-        (RawMsgpack, structured_delta),
-        (std::string, sem_ver_bump),
-        (std::vector<std::string>, breaking_changes),
-        (std::string, agent_id),
-        (std::string, model_id),
-        (std::string, toolchain_id),
-        (std::string, prompt_hash),
-        (std::string, signature),
-        (std::string, signer_key_id),
-        (std::int64_t, format_version),
-        (std::vector<std::string>, reviewed_by),
-        (std::int64_t, test_runs));
+    CommitId commit_id{};
+    std::string repo_id{};
+    std::string branch{};
+    SnapshotId snapshot_id{};
+    std::string message{};
+    std::string committed_at{}; // hashed verbatim: never reformat
+    std::optional<CommitId> parent_commit_id{};
+    std::optional<CommitId> parent2_commit_id{};
+    std::string author{};
+    StringMap metadata{};
+    RawMsgpack structured_delta{};
+    std::string sem_ver_bump{};
+    std::vector<std::string> breaking_changes{};
+    std::string agent_id{};
+    std::string model_id{};
+    std::string toolchain_id{};
+    std::string prompt_hash{};
+    std::string signature{};
+    std::string signer_key_id{};
+    std::int64_t format_version{};
+    std::vector<std::string> reviewed_by{};
+    std::int64_t test_runs{};
     Extensions extensions;
 
     std::vector<CommitId> parents() const {
         std::vector<CommitId> p;
-        if (parent_commit_id) p.push_back(*parent_commit_id);
-        if (parent2_commit_id) p.push_back(*parent2_commit_id);
+        if (parent_commit_id)
+            p.push_back(*parent_commit_id);
+        if (parent2_commit_id)
+            p.push_back(*parent2_commit_id);
         return p;
     }
     friend bool operator==(const Commit&, const Commit&) = default;
 };
 
 struct Snapshot {
-    BOOST_HANA_DEFINE_STRUCT(Snapshot,
-        (SnapshotId, snapshot_id),
-        (Manifest, manifest),
-        (std::string, created_at));
+    SnapshotId snapshot_id{};
+    Manifest manifest{};
+    std::string created_at{};
     Extensions extensions;
     friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
 
 struct Tag {
-    BOOST_HANA_DEFINE_STRUCT(Tag,
-        (std::string, tag_id),
-        (std::string, repo_id),
-        (CommitId, commit_id),
-        (std::string, tag),
-        (std::string, created_at));
+    std::string tag_id{};
+    std::string repo_id{};
+    CommitId commit_id{};
+    std::string tag{};
+    std::string created_at{};
     friend bool operator==(const Tag&, const Tag&) = default;
 };
 
 // (repo, name) → head. Moved only by compare-and-swap (see catalog/concept.hpp).
 struct Branch {
-    BOOST_HANA_DEFINE_STRUCT(Branch,
-        (std::string, repo),
-        (std::string, name),
-        (CommitId, head));
+    std::string repo{};
+    std::string name{};
+    CommitId head{};
     friend bool operator==(const Branch&, const Branch&) = default;
 };
 
@@ -102,8 +100,8 @@ enum class Encoding : std::uint8_t { raw = 0, zstd = 1 };
 struct PackObject {
     ObjectId id;
     Encoding encoding = Encoding::raw;
-    BytesView stored;            // raw bytes, or a zstd frame
-    std::uint64_t raw_size = 0;  // size once decoded
+    BytesView stored;           // raw bytes, or a zstd frame
+    std::uint64_t raw_size = 0; // size once decoded
 };
 
 // A unit of transfer and storage. Object bytes are views: into the buffer a pack was decoded
@@ -137,3 +135,13 @@ inline const musehub::PackObject& musehub::Pack::add_object(BytesView content) {
     objects.push_back(PackObject{ObjectId{sha256(view)}, Encoding::raw, view, view.size()});
     return objects.back();
 }
+
+// Reflection: the field lists the codecs, catalogs and printers derive everything from.
+BOOST_HANA_ADAPT_STRUCT(musehub::Commit, commit_id, repo_id, branch, snapshot_id, message,
+                        committed_at, parent_commit_id, parent2_commit_id, author, metadata,
+                        structured_delta, sem_ver_bump, breaking_changes, agent_id, model_id,
+                        toolchain_id, prompt_hash, signature, signer_key_id, format_version,
+                        reviewed_by, test_runs);
+BOOST_HANA_ADAPT_STRUCT(musehub::Snapshot, snapshot_id, manifest, created_at);
+BOOST_HANA_ADAPT_STRUCT(musehub::Tag, tag_id, repo_id, commit_id, tag, created_at);
+BOOST_HANA_ADAPT_STRUCT(musehub::Branch, repo, name, head);

@@ -13,7 +13,9 @@
 
 namespace musehub {
 
-inline ObjectId object_id_of(BytesView content) { return ObjectId{sha256(content)}; }
+inline ObjectId object_id_of(BytesView content) {
+    return ObjectId{sha256(content)};
+}
 
 inline CommitId commit_id_of(std::vector<CommitId> parents, const SnapshotId& snapshot,
                              std::string_view message, std::string_view committed_at) {
@@ -22,10 +24,16 @@ inline CommitId commit_id_of(std::vector<CommitId> parents, const SnapshotId& sn
     constexpr std::string_view nul("\0", 1);
     Sha256 h;
     for (std::size_t i = 0; i < parents.size(); ++i) {
-        if (i) h.update(nul);
+        if (i)
+            h.update(nul);
         h.update(parents[i].hex());
     }
-    h.update(nul).update(snapshot.hex()).update(nul).update(message).update(nul).update(committed_at);
+    h.update(nul)
+        .update(snapshot.hex())
+        .update(nul)
+        .update(message)
+        .update(nul)
+        .update(committed_at);
     return CommitId{h.finish()};
 }
 

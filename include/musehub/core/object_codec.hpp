@@ -26,8 +26,10 @@ struct ZstdDCtxDeleter {
 inline Bytes zstd_compress(BytesView raw, int level = 3) {
     thread_local std::unique_ptr<ZSTD_CCtx, detail::ZstdCCtxDeleter> ctx{ZSTD_createCCtx()};
     Bytes out(ZSTD_compressBound(raw.size()));
-    std::size_t n = ZSTD_compressCCtx(ctx.get(), out.data(), out.size(), raw.data(), raw.size(), level);
-    if (ZSTD_isError(n)) fail(errc::io, std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+    std::size_t n =
+        ZSTD_compressCCtx(ctx.get(), out.data(), out.size(), raw.data(), raw.size(), level);
+    if (ZSTD_isError(n))
+        fail(errc::io, std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;
 }
@@ -48,7 +50,8 @@ inline Bytes decode_object(const PackObject& o, std::uint64_t max_raw_bytes) {
         auto declared = ZSTD_getFrameContentSize(o.stored.data(), o.stored.size());
         if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
             declared != o.raw_size)
-            fail(errc::corrupt, "object " + o.id.hex() + " has a zstd frame that does not declare " +
+            fail(errc::corrupt, "object " + o.id.hex() +
+                                    " has a zstd frame that does not declare " +
                                     std::to_string(o.raw_size) + " bytes");
         thread_local std::unique_ptr<ZSTD_DCtx, detail::ZstdDCtxDeleter> ctx{ZSTD_createDCtx()};
         Bytes out(o.raw_size);
@@ -68,7 +71,8 @@ inline Bytes decode_object(const PackObject& o, std::uint64_t max_raw_bytes) {
 inline void verify_object(const PackObject& o, std::uint64_t max_raw_bytes) {
     Digest got;
     if (o.encoding == Encoding::raw) {
-        if (o.raw_size > max_raw_bytes || o.stored.size() != o.raw_size) (void)decode_object(o, max_raw_bytes);
+        if (o.raw_size > max_raw_bytes || o.stored.size() != o.raw_size)
+            (void)decode_object(o, max_raw_bytes);
         got = sha256(o.stored);
     } else {
         got = sha256(decode_object(o, max_raw_bytes));

@@ -63,6 +63,8 @@ inline Digest sha256(BytesView data) {
         fail(errc::io, "OpenSSL SHA-256 failed");
     return d;
 }
-inline Digest sha256(std::string_view text) { return sha256(as_bytes(text)); }
+inline Digest sha256(std::string_view text) {
+    return sha256(as_bytes(text));
+}
 
 } // namespace musehub

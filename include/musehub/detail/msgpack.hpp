@@ -35,17 +35,27 @@ public:
     bool end_array() { return close(); }
     bool start_map(std::uint32_t n) { return open(2ull * n); }
     bool end_map() { return close(); }
-    void parse_error(std::size_t, std::size_t at) { problem_ = "malformed msgpack at byte " + std::to_string(at); }
-    void insufficient_bytes(std::size_t, std::size_t at) { problem_ = "msgpack ends early at byte " + std::to_string(at); }
+    void parse_error(std::size_t, std::size_t at) {
+        problem_ = "malformed msgpack at byte " + std::to_string(at);
+    }
+    void insufficient_bytes(std::size_t, std::size_t at) {
+        problem_ = "msgpack ends early at byte " + std::to_string(at);
+    }
     const std::string& problem() const { return problem_; }
     errc refusal() const { return refusal_; } // why the visitor stopped the parse
 
 private:
     bool open(std::uint64_t n) {
         elements_ += n;
-        if (++depth_ > limits_.max_nesting) return refuse(errc::oversized, "msgpack nested deeper than " + std::to_string(limits_.max_nesting));
-        if (elements_ > len_) return refuse(errc::truncated, "msgpack declares " + std::to_string(elements_) + " elements in " + std::to_string(len_) + " bytes");
-        if (elements_ > limits_.max_elements) return refuse(errc::oversized, "msgpack declares more than " + std::to_string(limits_.max_elements) + " elements");
+        if (++depth_ > limits_.max_nesting)
+            return refuse(errc::oversized,
+                          "msgpack nested deeper than " + std::to_string(limits_.max_nesting));
+        if (elements_ > len_)
+            return refuse(errc::truncated, "msgpack declares " + std::to_string(elements_) +
+                                               " elements in " + std::to_string(len_) + " bytes");
+        if (elements_ > limits_.max_elements)
+            return refuse(errc::oversized, "msgpack declares more than " +
+                                               std::to_string(limits_.max_elements) + " elements");
         return true;
     }
     bool close() {
@@ -67,22 +77,29 @@ private:
 
 // Unpacks one complete msgpack document. str/bin payloads reference `data` (zero copy), so
 // `data` must outlive the handle and anything viewed through it. `what` names the message.
-inline msgpack::object_handle unpack_bounded(BytesView data, const Limits& limits, std::string_view what) {
+inline msgpack::object_handle unpack_bounded(BytesView data, const Limits& limits,
+                                             std::string_view what) {
     auto chars = reinterpret_cast<const char*>(data.data());
     BoundsVisitor bounds(data.size(), limits);
     std::size_t off = 0;
     auto rc = msgpack::detail::parse_imp(chars, data.size(), off, bounds);
     if (rc == msgpack::PARSE_CONTINUE)
-        fail(errc::truncated, std::string(what) + ": " + (bounds.problem().empty() ? "msgpack ends early" : bounds.problem()));
+        fail(errc::truncated,
+             std::string(what) + ": " +
+                 (bounds.problem().empty() ? "msgpack ends early" : bounds.problem()));
     if (rc == msgpack::PARSE_EXTRA_BYTES)
-        fail(errc::corrupt, std::string(what) + ": " + std::to_string(data.size() - off) + " trailing bytes after the msgpack document");
+        fail(errc::corrupt, std::string(what) + ": " + std::to_string(data.size() - off) +
+                                " trailing bytes after the msgpack document");
     if (rc != msgpack::PARSE_SUCCESS)
         fail(bounds.refusal(),
-             std::string(what) + ": " + (bounds.problem().empty() ? "malformed msgpack" : bounds.problem()));
-    msgpack::unpack_limit lim(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, limits.max_nesting + 1);
+             std::string(what) + ": " +
+                 (bounds.problem().empty() ? "malformed msgpack" : bounds.problem()));
+    msgpack::unpack_limit lim(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+                              limits.max_nesting + 1);
     try {
-        return msgpack::unpack(chars, data.size(), [](msgpack::type::object_type, std::size_t, void*) { return true; },
-                               nullptr, lim);
+        return msgpack::unpack(
+            chars, data.size(), [](msgpack::type::object_type, std::size_t, void*) { return true; },
+            nullptr, lim);
     } catch (const std::exception& e) {
         fail(errc::corrupt, std::string(what) + ": " + e.what());
     }
@@ -91,47 +108,58 @@ inline msgpack::object_handle unpack_bounded(BytesView data, const Limits& limit
 // ---- typed reads; `field` names what is being read in the error -------------------------
 
 inline const msgpack::object_map& as_map(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::MAP) fail(errc::corrupt, std::string(field) + " must be a msgpack map");
+    if (o.type != msgpack::type::MAP)
+        fail(errc::corrupt, std::string(field) + " must be a msgpack map");
     return o.via.map;
 }
 inline const msgpack::object_array& as_array(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::ARRAY) fail(errc::corrupt, std::string(field) + " must be a msgpack array");
+    if (o.type != msgpack::type::ARRAY)
+        fail(errc::corrupt, std::string(field) + " must be a msgpack array");
     return o.via.array;
 }
 inline std::string_view as_str(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::STR) fail(errc::corrupt, std::string(field) + " must be a msgpack str");
+    if (o.type != msgpack::type::STR)
+        fail(errc::corrupt, std::string(field) + " must be a msgpack str");
     return {o.via.str.ptr, o.via.str.size};
 }
 inline BytesView as_bin(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::BIN) fail(errc::corrupt, std::string(field) + " must be msgpack bin");
+    if (o.type != msgpack::type::BIN)
+        fail(errc::corrupt, std::string(field) + " must be msgpack bin");
     return {reinterpret_cast<const std::byte*>(o.via.bin.ptr), o.via.bin.size};
 }
 inline bool as_bool(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::BOOLEAN) fail(errc::corrupt, std::string(field) + " must be a boolean");
+    if (o.type != msgpack::type::BOOLEAN)
+        fail(errc::corrupt, std::string(field) + " must be a boolean");
     return o.via.boolean;
 }
 inline std::int64_t as_int(const msgpack::object& o, std::string_view field) {
     if (o.type == msgpack::type::POSITIVE_INTEGER) {
-        if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) fail(errc::corrupt, std::string(field) + " is out of range");
+        if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX))
+            fail(errc::corrupt, std::string(field) + " is out of range");
         return static_cast<std::int64_t>(o.via.u64);
     }
-    if (o.type == msgpack::type::NEGATIVE_INTEGER) return o.via.i64;
+    if (o.type == msgpack::type::NEGATIVE_INTEGER)
+        return o.via.i64;
     fail(errc::corrupt, std::string(field) + " must be an integer");
 }
 inline std::uint64_t as_uint(const msgpack::object& o, std::string_view field) {
-    if (o.type != msgpack::type::POSITIVE_INTEGER) fail(errc::corrupt, std::string(field) + " must be a non-negative integer");
+    if (o.type != msgpack::type::POSITIVE_INTEGER)
+        fail(errc::corrupt, std::string(field) + " must be a non-negative integer");
     return o.via.u64;
 }
 // Finds a key in a map; nullptr when absent.
 inline const msgpack::object* find_key(const msgpack::object_map& m, std::string_view key) {
     for (std::uint32_t i = 0; i < m.size; ++i) {
         const auto& k = m.ptr[i].key;
-        if (k.type == msgpack::type::STR && std::string_view(k.via.str.ptr, k.via.str.size) == key) return &m.ptr[i].val;
+        if (k.type == msgpack::type::STR && std::string_view(k.via.str.ptr, k.via.str.size) == key)
+            return &m.ptr[i].val;
     }
     return nullptr;
 }
-inline const msgpack::object& require_key(const msgpack::object_map& m, std::string_view key, std::string_view what) {
-    if (auto* v = find_key(m, key)) return *v;
+inline const msgpack::object& require_key(const msgpack::object_map& m, std::string_view key,
+                                          std::string_view what) {
+    if (auto* v = find_key(m, key))
+        return *v;
     fail(errc::corrupt, std::string(what) + " lacks '" + std::string(key) + "'");
 }
 inline void pack_str(Packer& p, std::string_view s) {

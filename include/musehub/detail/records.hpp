@@ -12,12 +12,12 @@
 #include "musehub/detail/msgpack.hpp"
 
 #include <boost/hana/accessors.hpp>
+#include <boost/hana/core/to.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/length.hpp>
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
-#include <boost/hana/core/to.hpp>
 
 #include <array>
 #include <string>
@@ -29,15 +29,18 @@ namespace musehub::detail {
 template <class Record>
 constexpr std::array<std::string_view, 0> required_fields{};
 template <>
-inline constexpr std::array<std::string_view, 4> required_fields<Commit>{"commit_id", "snapshot_id", "message",
-                                                                         "committed_at"};
+inline constexpr std::array<std::string_view, 4> required_fields<Commit>{"commit_id", "snapshot_id",
+                                                                         "message", "committed_at"};
 template <>
-inline constexpr std::array<std::string_view, 2> required_fields<Snapshot>{"snapshot_id", "manifest"};
+inline constexpr std::array<std::string_view, 2> required_fields<Snapshot>{"snapshot_id",
+                                                                           "manifest"};
 template <>
 inline constexpr std::array<std::string_view, 2> required_fields<Tag>{"tag", "commit_id"};
 
 template <class Record>
-concept HasExtensions = requires(Record r) { r.extensions; };
+concept HasExtensions = requires(Record r) {
+    r.extensions;
+};
 
 // ---- encode ------------------------------------------------------------------------------
 
@@ -48,38 +51,49 @@ struct RecordWriter {
 
     void put(const std::string& s) { pack_str(p, s); }
     void put(std::int64_t v) { p.pack_int64(v); }
-    void put(const RawMsgpack& v) { sink.write(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size()); }
+    void put(const RawMsgpack& v) {
+        sink.write(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size());
+    }
     template <class Tag>
-    void put(const Id<Tag>& id) { pack_str(p, IdText::format(id.digest)); }
+    void put(const Id<Tag>& id) {
+        pack_str(p, IdText::format(id.digest));
+    }
     template <class Tag>
     void put(const std::optional<Id<Tag>>& id) {
-        if (id) put(*id);
-        else p.pack_nil();
+        if (id)
+            put(*id);
+        else
+            p.pack_nil();
     }
     void put(const StringMap& m) {
         p.pack_map(static_cast<std::uint32_t>(m.size()));
-        for (const auto& [k, v] : m) pack_str(p, k), pack_str(p, v);
+        for (const auto& [k, v] : m)
+            pack_str(p, k), pack_str(p, v);
     }
     void put(const std::vector<std::string>& v) {
         p.pack_array(static_cast<std::uint32_t>(v.size()));
-        for (const auto& s : v) pack_str(p, s);
+        for (const auto& s : v)
+            pack_str(p, s);
     }
     void put(const Manifest& m) {
         p.pack_map(static_cast<std::uint32_t>(m.size()));
-        for (const auto& e : m) pack_str(p, e.path), put(e.object);
+        for (const auto& e : m)
+            pack_str(p, e.path), put(e.object);
     }
 
     template <class Record>
     void record(const Record& r) {
         std::size_t n = boost::hana::length(boost::hana::accessors<Record>());
-        if constexpr (HasExtensions<Record>) n += r.extensions.size();
+        if constexpr (HasExtensions<Record>)
+            n += r.extensions.size();
         p.pack_map(static_cast<std::uint32_t>(n));
         boost::hana::for_each(boost::hana::accessors<Record>(), [&](auto acc) {
             pack_str(p, boost::hana::to<const char*>(boost::hana::first(acc)));
             put(boost::hana::second(acc)(r));
         });
         if constexpr (HasExtensions<Record>)
-            for (const auto& [k, v] : r.extensions) pack_str(p, k), put(v);
+            for (const auto& [k, v] : r.extensions)
+                pack_str(p, k), put(v);
     }
 };
 
@@ -106,10 +120,16 @@ struct RecordReader {
     const Limits& limits;
     std::string_view what; // "commit 3 of the bundle", for error messages
 
-    std::string field(std::string_view name) const { return std::string(what) + " field '" + std::string(name) + "'"; }
+    std::string field(std::string_view name) const {
+        return std::string(what) + " field '" + std::string(name) + "'";
+    }
 
-    void get(const msgpack::object& o, std::string& out, std::string_view name) { out = as_str(o, field(name)); }
-    void get(const msgpack::object& o, std::int64_t& out, std::string_view name) { out = as_int(o, field(name)); }
+    void get(const msgpack::object& o, std::string& out, std::string_view name) {
+        out = as_str(o, field(name));
+    }
+    void get(const msgpack::object& o, std::int64_t& out, std::string_view name) {
+        out = as_int(o, field(name));
+    }
     void get(const msgpack::object& o, RawMsgpack& out, std::string_view) { out = raw_of(o); }
     template <class Tag>
     void get(const msgpack::object& o, Id<Tag>& out, std::string_view name) {
@@ -117,33 +137,41 @@ struct RecordReader {
     }
     template <class Tag>
     void get(const msgpack::object& o, std::optional<Id<Tag>>& out, std::string_view name) {
-        if (o.is_nil()) out.reset();
-        else get(o, out.emplace(), name);
+        if (o.is_nil())
+            out.reset();
+        else
+            get(o, out.emplace(), name);
     }
     void get(const msgpack::object& o, StringMap& out, std::string_view name) {
         const auto& m = as_map(o, field(name));
         out.clear();
         for (std::uint32_t i = 0; i < m.size; ++i)
-            out.insert_or_assign(std::string(as_str(m.ptr[i].key, field(name))), std::string(as_str(m.ptr[i].val, field(name))));
+            out.insert_or_assign(std::string(as_str(m.ptr[i].key, field(name))),
+                                 std::string(as_str(m.ptr[i].val, field(name))));
     }
     void get(const msgpack::object& o, std::vector<std::string>& out, std::string_view name) {
         const auto& a = as_array(o, field(name));
         out.clear();
         out.reserve(a.size);
-        for (std::uint32_t i = 0; i < a.size; ++i) out.emplace_back(as_str(a.ptr[i], field(name)));
+        for (std::uint32_t i = 0; i < a.size; ++i)
+            out.emplace_back(as_str(a.ptr[i], field(name)));
     }
     void get(const msgpack::object& o, Manifest& out, std::string_view name) {
         out = manifest(as_map(o, field(name)), field(name));
     }
     Manifest manifest(const msgpack::object_map& m, const std::string& label) {
         if (m.size > limits.max_manifest_entries)
-            fail(errc::oversized, label + " has " + std::to_string(m.size) + " entries, over the limit of " +
+            fail(errc::oversized, label + " has " + std::to_string(m.size) +
+                                      " entries, over the limit of " +
                                       std::to_string(limits.max_manifest_entries));
         std::vector<ManifestEntry> entries;
         entries.reserve(m.size);
         for (std::uint32_t i = 0; i < m.size; ++i) {
             auto path = as_str(m.ptr[i].key, label);
-            entries.push_back({std::string(path), ObjectId{IdText::parse(as_str(m.ptr[i].val, label), label + " entry '" + std::string(path) + "'")}});
+            entries.push_back(
+                {std::string(path),
+                 ObjectId{IdText::parse(as_str(m.ptr[i].val, label),
+                                        label + " entry '" + std::string(path) + "'")}});
         }
         return Manifest::from_entries(std::move(entries), limits.max_path_bytes);
     }
@@ -158,18 +186,23 @@ struct RecordReader {
             bool known = false;
             boost::hana::for_each(boost::hana::accessors<Record>(), [&](auto acc) {
                 std::string_view name = boost::hana::to<const char*>(boost::hana::first(acc));
-                if (known || name != key) return;
+                if (known || name != key)
+                    return;
                 known = true;
                 get(m.ptr[i].val, boost::hana::second(acc)(r), name);
             });
             for (std::size_t k = 0; k < present.size(); ++k)
-                if (required_fields<Record>[k] == key) present[k] = true;
+                if (required_fields<Record>[k] == key)
+                    present[k] = true;
             if (!known) {
-                if constexpr (HasExtensions<Record>) r.extensions.emplace_back(std::string(key), raw_of(m.ptr[i].val));
+                if constexpr (HasExtensions<Record>)
+                    r.extensions.emplace_back(std::string(key), raw_of(m.ptr[i].val));
             }
         }
         for (std::size_t k = 0; k < present.size(); ++k)
-            if (!present[k]) fail(errc::corrupt, std::string(what) + " lacks '" + std::string(required_fields<Record>[k]) + "'");
+            if (!present[k])
+                fail(errc::corrupt, std::string(what) + " lacks '" +
+                                        std::string(required_fields<Record>[k]) + "'");
         return r;
     }
 };

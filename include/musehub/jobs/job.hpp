@@ -1,7 +1,7 @@
 #pragma once
 // Jobs: follow-up work a push or an operator schedules, run by workers with leases.
 
-#include <boost/hana/define_struct.hpp>
+#include <boost/hana/adapt_struct.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -13,26 +13,36 @@ namespace musehub {
 using Clock = std::chrono::system_clock;
 using TimePoint = std::chrono::time_point<Clock, std::chrono::milliseconds>;
 
-inline TimePoint now_ms() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
+inline TimePoint now_ms() {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now());
+}
 
 enum class JobKind : std::uint8_t { index, gc, consolidate, fetch_prebuild };
 enum class JobState : std::uint8_t { queued, running, done, failed };
 
 constexpr std::string_view to_string(JobKind k) noexcept {
     switch (k) {
-    case JobKind::index: return "index";
-    case JobKind::gc: return "gc";
-    case JobKind::consolidate: return "consolidate";
-    case JobKind::fetch_prebuild: return "fetch-prebuild";
+    case JobKind::index:
+        return "index";
+    case JobKind::gc:
+        return "gc";
+    case JobKind::consolidate:
+        return "consolidate";
+    case JobKind::fetch_prebuild:
+        return "fetch-prebuild";
     }
     return "unknown";
 }
 constexpr std::string_view to_string(JobState s) noexcept {
     switch (s) {
-    case JobState::queued: return "queued";
-    case JobState::running: return "running";
-    case JobState::done: return "done";
-    case JobState::failed: return "failed";
+    case JobState::queued:
+        return "queued";
+    case JobState::running:
+        return "running";
+    case JobState::done:
+        return "done";
+    case JobState::failed:
+        return "failed";
     }
     return "unknown";
 }
@@ -48,18 +58,21 @@ struct JobSpec {
 };
 
 struct Job {
-    BOOST_HANA_DEFINE_STRUCT(Job,
-        (std::string, id),
-        (JobKind, kind),
-        (std::string, payload),
-        (JobState, state),
-        (std::uint32_t, attempts),      // claims so far, including the current one
-        (std::uint32_t, max_attempts),
-        (TimePoint, run_after),         // not claimable before
-        (TimePoint, lease_until),       // while running: the holder's lease
-        (std::string, worker),          // while running: the holder
-        (std::string, last_error));
+    std::string id{};
+    JobKind kind{};
+    std::string payload{};
+    JobState state{};
+    std::uint32_t attempts{}; // claims so far, including the current one
+    std::uint32_t max_attempts{};
+    TimePoint run_after{};   // not claimable before
+    TimePoint lease_until{}; // while running: the holder's lease
+    std::string worker{};    // while running: the holder
+    std::string last_error{};
     friend bool operator==(const Job&, const Job&) = default;
 };
 
 } // namespace musehub
+
+// Reflection: the field lists the codecs, catalogs and printers derive everything from.
+BOOST_HANA_ADAPT_STRUCT(musehub::Job, id, kind, payload, state, attempts, max_attempts, run_after,
+                        lease_until, worker, last_error);

@@ -21,38 +21,46 @@ struct RangeItem {
 
 template <ObjectStore S>
 void put_many(S& store, std::span<const PutItem> items) {
-    if constexpr (requires { store.put_many(items); }) store.put_many(items);
+    if constexpr (requires { store.put_many(items); })
+        store.put_many(items);
     else
-        for (const auto& i : items) store.put(i.key, i.bytes);
+        for (const auto& i : items)
+            store.put(i.key, i.bytes);
 }
 
 template <ObjectStore S>
 std::vector<std::optional<Bytes>> get_ranges(const S& store, std::span<const RangeItem> items) {
-    if constexpr (requires { store.get_ranges(items); }) return store.get_ranges(items);
+    if constexpr (requires { store.get_ranges(items); })
+        return store.get_ranges(items);
     else {
         std::vector<std::optional<Bytes>> out;
         out.reserve(items.size());
-        for (const auto& i : items) out.push_back(store.get_range(i.key, i.offset, i.length));
+        for (const auto& i : items)
+            out.push_back(store.get_range(i.key, i.offset, i.length));
         return out;
     }
 }
 
 template <ObjectStore S>
 std::vector<std::optional<std::uint64_t>> sizes(const S& store, std::span<const std::string> keys) {
-    if constexpr (requires { store.sizes(keys); }) return store.sizes(keys);
+    if constexpr (requires { store.sizes(keys); })
+        return store.sizes(keys);
     else {
         std::vector<std::optional<std::uint64_t>> out;
         out.reserve(keys.size());
-        for (const auto& k : keys) out.push_back(store.size(k));
+        for (const auto& k : keys)
+            out.push_back(store.size(k));
         return out;
     }
 }
 
 template <ObjectStore S>
 void remove_many(S& store, std::span<const std::string> keys) {
-    if constexpr (requires { store.remove_many(keys); }) store.remove_many(keys);
+    if constexpr (requires { store.remove_many(keys); })
+        store.remove_many(keys);
     else
-        for (const auto& k : keys) store.remove(k);
+        for (const auto& k : keys)
+            store.remove(k);
 }
 
 } // namespace musehub

@@ -44,8 +44,8 @@ concept ObjectStore = requires(S& s, const S& cs, std::string_view key, BytesVie
 
 // Capability: the store can hand out URLs a client uses to PUT or GET bytes directly.
 template <class S>
-concept PresigningStore = ObjectStore<S> && requires(const S& cs, std::string_view key,
-                                                     std::uint32_t expiry_seconds) {
+concept PresigningStore = ObjectStore<S> &&
+    requires(const S& cs, std::string_view key, std::uint32_t expiry_seconds) {
     { cs.presign_put(key, expiry_seconds) } -> std::same_as<std::string>;
     { cs.presign_get(key, expiry_seconds) } -> std::same_as<std::string>;
 };

@@ -16,11 +16,22 @@ inline std::string fanned(std::string_view kind, const Digest& d, std::string_vi
     auto hex = d.hex();
     std::string k;
     k.reserve(kind.size() + layout.size() + hex.size() + suffix.size() + 8);
-    k.append(layout).append("/").append(kind).append("/").append(hex, 0, 2).append("/").append(hex).append(suffix);
+    k.append(layout)
+        .append("/")
+        .append(kind)
+        .append("/")
+        .append(hex, 0, 2)
+        .append("/")
+        .append(hex)
+        .append(suffix);
     return k;
 }
 
-inline std::string pack(const PackId& id) { return fanned("packs", id.digest, ".mpack"); }
-inline std::string loose_object(const ObjectId& id) { return fanned("objects", id.digest); }
+inline std::string pack(const PackId& id) {
+    return fanned("packs", id.digest, ".mpack");
+}
+inline std::string loose_object(const ObjectId& id) {
+    return fanned("objects", id.digest);
+}
 
 } // namespace musehub::keys

@@ -9,7 +9,9 @@
 //  - decoded object bytes are views into the input buffer (zero copy): keep it alive as long
 //    as the decoded pack, or hand it to `Pack::hold`;
 //  - decoding checks structure, not truth: object hashes and record ids are verified when a
-//    pack enters the hub (algo/push), so a decoder stays cheap enough to run anywhere.
+//    pack enters the hub (algo/push), so a decoder stays cheap enough to run anywhere. The one
+//    exception is a delta-encoded snapshot (v2), whose manifest exists only once rebuilt: the
+//    decoder rebuilds it and checks it against its id, so a decoded Pack holds full manifests.
 
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/digest.hpp"
@@ -25,8 +27,8 @@ namespace musehub {
 
 template <class W>
 concept WireProtocol = requires(const W& w, const Pack& pack, BytesView bytes, const Limits& limits,
-                                const Digest& digest, std::string_view text, const PushRequest& push,
-                                const FetchRequest& fetch) {
+                                const Digest& digest, std::string_view text,
+                                const PushRequest& push, const FetchRequest& fetch) {
     { W::name } -> std::convertible_to<std::string_view>;
     { w.format_id(digest) } -> std::same_as<std::string>;
     { w.parse_id(text) } -> std::same_as<Digest>;

@@ -19,7 +19,9 @@ public:
 
     struct IdText {
         static std::string format(const Digest& d) { return d.hex(); }
-        static Digest parse(std::string_view text, std::string_view what) { return Digest::from_hex(text, what); }
+        static Digest parse(std::string_view text, std::string_view what) {
+            return Digest::from_hex(text, what);
+        }
     };
 
     std::string format_id(const Digest& d) const { return IdText::format(d); }
@@ -57,8 +59,10 @@ public:
         const auto& m = detail::as_map(handle.get(), "v1 push");
         PushRequest push;
         push.pack = read_bundle(detail::require_key(m, "bundle", "v1 push"), limits);
-        push.branch = detail::as_str(detail::require_key(m, "branch", "v1 push"), "v1 push 'branch'");
-        if (auto* f = detail::find_key(m, "force"); f && !f->is_nil()) push.force = detail::as_bool(*f, "v1 push 'force'");
+        push.branch =
+            detail::as_str(detail::require_key(m, "branch", "v1 push"), "v1 push 'branch'");
+        if (auto* f = detail::find_key(m, "force"); f && !f->is_nil())
+            push.force = detail::as_bool(*f, "v1 push 'force'");
         return push;
     }
 
@@ -78,8 +82,10 @@ public:
         auto handle = detail::unpack_bounded(bytes, limits, "v1 fetch");
         const auto& m = detail::as_map(handle.get(), "v1 fetch");
         FetchRequest f;
-        f.want = read_ids(detail::require_key(m, "want", "v1 fetch"), "v1 fetch 'want'", limits.max_commits);
-        if (auto* h = detail::find_key(m, "have")) f.have = read_ids(*h, "v1 fetch 'have'", limits.max_commits);
+        f.want = read_ids(detail::require_key(m, "want", "v1 fetch"), "v1 fetch 'want'",
+                          limits.max_commits);
+        if (auto* h = detail::find_key(m, "have"))
+            f.have = read_ids(*h, "v1 fetch 'have'", limits.max_commits);
         return f;
     }
 
@@ -103,16 +109,20 @@ private:
 
     static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
         p.pack_array(static_cast<std::uint32_t>(ids.size()));
-        for (const auto& id : ids) detail::pack_str(p, id.hex());
+        for (const auto& id : ids)
+            detail::pack_str(p, IdText::format(id.digest));
     }
 
-    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what,
+                                          std::size_t max) {
         const auto& a = detail::as_array(o, what);
         if (a.size > max)
-            fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over the limit of " + std::to_string(max));
+            fail(errc::oversized, what + " has " + std::to_string(a.size) +
+                                      " ids, over the limit of " + std::to_string(max));
         std::vector<CommitId> ids;
         ids.reserve(a.size);
-        for (std::uint32_t i = 0; i < a.size; ++i) ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
+        for (std::uint32_t i = 0; i < a.size; ++i)
+            ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
         return ids;
     }
 
@@ -121,40 +131,49 @@ private:
         p.pack_map(3 + (pack.branch_heads.empty() ? 0 : 1) + (pack.tags.empty() ? 0 : 1));
         detail::pack_str(p, "commits");
         p.pack_array(static_cast<std::uint32_t>(pack.commits.size()));
-        for (const auto& c : pack.commits) w.record(c);
+        for (const auto& c : pack.commits)
+            w.record(c);
         detail::pack_str(p, "snapshots");
         p.pack_array(static_cast<std::uint32_t>(pack.snapshots.size()));
-        for (const auto& s : pack.snapshots) w.record(s);
+        for (const auto& s : pack.snapshots)
+            w.record(s);
         detail::pack_str(p, "objects");
         p.pack_array(static_cast<std::uint32_t>(pack.objects.size()));
         for (const auto& o : pack.objects) {
             p.pack_map(2);
             detail::pack_str(p, "object_id");
-            detail::pack_str(p, o.id.hex());
+            detail::pack_str(p, IdText::format(o.id.digest));
             detail::pack_str(p, "content");
-            if (o.encoding == Encoding::raw) detail::pack_bin(p, o.stored);
-            else detail::pack_bin(p, decode_object(o, o.raw_size));
+            if (o.encoding == Encoding::raw)
+                detail::pack_bin(p, o.stored);
+            else
+                detail::pack_bin(p, decode_object(o, o.raw_size));
         }
         if (!pack.branch_heads.empty()) {
             detail::pack_str(p, "branch_heads");
             p.pack_map(static_cast<std::uint32_t>(pack.branch_heads.size()));
-            for (const auto& [name, head] : pack.branch_heads) detail::pack_str(p, name), detail::pack_str(p, head.hex());
+            for (const auto& [name, head] : pack.branch_heads)
+                detail::pack_str(p, name), detail::pack_str(p, IdText::format(head.digest));
         }
         if (!pack.tags.empty()) {
             detail::pack_str(p, "tags");
             p.pack_array(static_cast<std::uint32_t>(pack.tags.size()));
-            for (const auto& t : pack.tags) w.record(t);
+            for (const auto& t : pack.tags)
+                w.record(t);
         }
     }
 
-    static const msgpack::object_array& counted(const msgpack::object_map& m, std::string_view key, std::size_t max,
+    static const msgpack::object_array& counted(const msgpack::object_map& m, std::string_view key,
+                                                std::size_t max,
                                                 const msgpack::object_array& none) {
         auto* v = detail::find_key(m, key);
-        if (!v || v->is_nil()) return none;
+        if (!v || v->is_nil())
+            return none;
         const auto& a = detail::as_array(*v, "v1 bundle '" + std::string(key) + "'");
         if (a.size > max)
-            fail(errc::oversized, "v1 bundle has " + std::to_string(a.size) + " " + std::string(key) +
-                                      ", over the limit of " + std::to_string(max));
+            fail(errc::oversized, "v1 bundle has " + std::to_string(a.size) + " " +
+                                      std::string(key) + ", over the limit of " +
+                                      std::to_string(max));
         return a;
     }
 
@@ -174,25 +193,32 @@ private:
         pack.snapshots.reserve(snapshots.size);
         for (std::uint32_t i = 0; i < snapshots.size; ++i) {
             auto what = "snapshot " + std::to_string(i) + " of the bundle";
-            pack.snapshots.push_back(Reader{limits, what}.template record<Snapshot>(snapshots.ptr[i]));
+            pack.snapshots.push_back(
+                Reader{limits, what}.template record<Snapshot>(snapshots.ptr[i]));
         }
         pack.objects.reserve(objects.size);
         for (std::uint32_t i = 0; i < objects.size; ++i) {
             auto what = "object " + std::to_string(i) + " of the bundle";
             const auto& om = detail::as_map(objects.ptr[i], what);
-            auto id = IdText::parse(detail::as_str(detail::require_key(om, "object_id", what), what), what + " 'object_id'");
-            auto content = detail::as_bin(detail::require_key(om, "content", what), what + " 'content'");
+            auto id =
+                IdText::parse(detail::as_str(detail::require_key(om, "object_id", what), what),
+                              what + " 'object_id'");
+            auto content =
+                detail::as_bin(detail::require_key(om, "content", what), what + " 'content'");
             if (content.size() > limits.max_object_bytes)
-                fail(errc::oversized, what + " (" + id.hex() + ") is " + std::to_string(content.size()) +
-                                          " bytes, over the limit of " + std::to_string(limits.max_object_bytes));
-            pack.objects.push_back(PackObject{ObjectId{id}, Encoding::raw, content, content.size()});
+                fail(errc::oversized,
+                     what + " (" + id.hex() + ") is " + std::to_string(content.size()) +
+                         " bytes, over the limit of " + std::to_string(limits.max_object_bytes));
+            pack.objects.push_back(
+                PackObject{ObjectId{id}, Encoding::raw, content, content.size()});
         }
         if (auto* heads = detail::find_key(m, "branch_heads"); heads && !heads->is_nil()) {
             const auto& hm = detail::as_map(*heads, "v1 bundle 'branch_heads'");
             for (std::uint32_t i = 0; i < hm.size; ++i)
                 pack.branch_heads.insert_or_assign(
                     std::string(detail::as_str(hm.ptr[i].key, "branch name")),
-                    CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, "branch head"), "branch head")});
+                    CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, "branch head"),
+                                           "branch head")});
         }
         pack.tags.reserve(tags.size);
         for (std::uint32_t i = 0; i < tags.size; ++i) {

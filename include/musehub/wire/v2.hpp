@@ -68,7 +68,13 @@ public:
         friend bool operator==(const ObjectSpan&, const ObjectSpan&) = default;
     };
 
-    enum class Section : std::uint8_t { objects = 1, commits = 2, snapshots = 3, tags = 4, meta = 5 };
+    enum class Section : std::uint8_t {
+        objects = 1,
+        commits = 2,
+        snapshots = 3,
+        tags = 4,
+        meta = 5
+    };
 
     static constexpr std::array<char, 4> magic{'M', 'U', 'S', 'E'};
     static constexpr std::uint8_t version = 1;
@@ -107,7 +113,8 @@ public:
     Bytes encode_pack(const Pack& pack) const {
         Bytes out;
         std::size_t estimate = header_bytes + 5 * table_entry_bytes + footer_bytes + 64;
-        for (const auto& o : pack.objects) estimate += object_header_bytes + o.stored.size();
+        for (const auto& o : pack.objects)
+            estimate += object_header_bytes + o.stored.size();
         estimate += 256 * (pack.commits.size() + pack.snapshots.size() + pack.tags.size());
         out.reserve(estimate);
 
@@ -121,7 +128,8 @@ public:
         auto section = [&](Section type, auto&& write) {
             const std::size_t begin = out.size();
             write();
-            auto* entry = out.data() + table + (static_cast<std::size_t>(type) - 1) * table_entry_bytes;
+            auto* entry =
+                out.data() + table + (static_cast<std::size_t>(type) - 1) * table_entry_bytes;
             entry[0] = std::byte{static_cast<std::uint8_t>(type)};
             store_u64(entry + 1, begin);
             store_u64(entry + 9, out.size() - begin);
@@ -141,9 +149,9 @@ public:
     // The returned pack's object bytes view `bytes`: keep it alive, or hand it to Pack::hold.
     Pack decode_pack(BytesView bytes, const Limits& limits) const {
         auto sections = read_layout(bytes, limits);
-        const Counts declared = read_meta(sections[index(Section::meta)], limits);
+        Counts declared = read_meta(sections[index(Section::meta)], limits);
         Pack pack;
-        pack.branch_heads = declared.branch_heads;
+        pack.branch_heads = std::move(declared.branch_heads);
         read_objects(sections[index(Section::objects)], declared.objects, limits, pack.objects);
         read_commits(sections[index(Section::commits)], declared.commits, limits, pack.commits);
         read_snapshots(sections[index(Section::snapshots)], declared.snapshots, limits,
@@ -165,9 +173,11 @@ public:
         const auto base = reinterpret_cast<std::uintptr_t>(encoded.data());
         for (const auto& o : decoded.objects) {
             const auto at = reinterpret_cast<std::uintptr_t>(o.stored.data());
-            if (at < base || at - base > encoded.size() || o.stored.size() > encoded.size() - (at - base))
+            if (at < base || at - base > encoded.size() ||
+                o.stored.size() > encoded.size() - (at - base))
                 fail(errc::invalid_argument,
-                     "object " + o.id.hex() + " does not view the buffer its pack was decoded from");
+                     "object " + o.id.hex() +
+                         " does not view the buffer its pack was decoded from");
             spans.push_back(ObjectSpan{o.id, o.encoding, at - base, o.stored.size(), o.raw_size});
         }
         return spans;
@@ -199,11 +209,12 @@ public:
         auto handle = detail::unpack_bounded(bytes, limits, "v2 push");
         const auto& m = detail::as_map(handle.get(), "v2 push");
         PushRequest push;
-        push.branch = detail::as_str(detail::require_key(m, "branch", "v2 push"), "v2 push 'branch'");
+        push.branch =
+            detail::as_str(detail::require_key(m, "branch", "v2 push"), "v2 push 'branch'");
         if (auto* f = detail::find_key(m, "force"); f && !f->is_nil())
             push.force = detail::as_bool(*f, "v2 push 'force'");
-        push.pack = decode_pack(detail::as_bin(detail::require_key(m, "pack", "v2 push"), "v2 push 'pack'"),
-                                limits);
+        push.pack = decode_pack(
+            detail::as_bin(detail::require_key(m, "pack", "v2 push"), "v2 push 'pack'"), limits);
         return push;
     }
 
@@ -223,7 +234,8 @@ public:
         auto handle = detail::unpack_bounded(bytes, limits, "v2 fetch");
         const auto& m = detail::as_map(handle.get(), "v2 fetch");
         FetchRequest f;
-        f.want = read_ids(detail::require_key(m, "want", "v2 fetch"), "v2 fetch 'want'", limits.max_commits);
+        f.want = read_ids(detail::require_key(m, "want", "v2 fetch"), "v2 fetch 'want'",
+                          limits.max_commits);
         if (auto* h = detail::find_key(m, "have"); h && !h->is_nil())
             f.have = read_ids(*h, "v2 fetch 'have'", limits.max_commits);
         return f;
@@ -238,7 +250,8 @@ private:
     // ---- little-endian integers, written once --------------------------------------------
 
     static void store_u64(std::byte* p, std::uint64_t v) noexcept {
-        for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+        for (int i = 0; i < 8; ++i)
+            p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
     }
     static void put_u64(Bytes& out, std::uint64_t v) {
         out.resize(out.size() + 8);
@@ -246,11 +259,14 @@ private:
     }
     static std::uint64_t get_u64(const std::byte* p) noexcept {
         std::uint64_t v = 0;
-        for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
+        for (int i = 7; i >= 0; --i)
+            v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
         return v;
     }
 
-    static constexpr std::size_t index(Section s) noexcept { return static_cast<std::size_t>(s) - 1; }
+    static constexpr std::size_t index(Section s) noexcept {
+        return static_cast<std::size_t>(s) - 1;
+    }
     static constexpr const char* section_name(std::size_t i) noexcept {
         constexpr const char* names[] = {"OBJECTS", "COMMITS", "SNAPSHOTS", "TAGS", "META"};
         return names[i];
@@ -265,14 +281,14 @@ private:
         std::size_t left() const noexcept { return data.size() - pos; }
         BytesView take(std::uint64_t n, std::string_view item) {
             if (n > left())
-                fail(errc::truncated, what + ": " + std::string(item) + " needs " + std::to_string(n) +
-                                          " bytes, only " + std::to_string(left()) + " remain");
+                fail(errc::truncated, what + ": " + std::string(item) + " needs " +
+                                          std::to_string(n) + " bytes, only " +
+                                          std::to_string(left()) + " remain");
             auto v = data.subspan(pos, static_cast<std::size_t>(n));
             pos += static_cast<std::size_t>(n);
             return v;
         }
         std::uint64_t u64(std::string_view item) { return get_u64(take(8, item).data()); }
-        std::uint8_t u8(std::string_view item) { return std::to_integer<std::uint8_t>(take(1, item)[0]); }
 
         // A section's leading count: it must fit the section's bytes at `min_record` bytes per
         // record (truncated), then the limit (oversized), then what META declared (corrupt) —
@@ -281,15 +297,15 @@ private:
                           std::uint64_t declared) {
             const std::uint64_t n = u64("the record count");
             if (n > left() / min_record)
-                fail(errc::truncated, what + " declares " + std::to_string(n) + " records of at least " +
-                                          std::to_string(min_record) + " bytes in " +
-                                          std::to_string(left()) + " bytes");
+                fail(errc::truncated, what + " declares " + std::to_string(n) +
+                                          " records of at least " + std::to_string(min_record) +
+                                          " bytes in " + std::to_string(left()) + " bytes");
             if (n > limit)
                 fail(errc::oversized, what + " declares " + std::to_string(n) + " records, over " +
                                           std::string(limit_name) + " = " + std::to_string(limit));
             if (n != declared)
-                fail(errc::corrupt, what + " holds " + std::to_string(n) + " records but META counts " +
-                                        std::to_string(declared));
+                fail(errc::corrupt, what + " holds " + std::to_string(n) +
+                                        " records but META counts " + std::to_string(declared));
             return static_cast<std::size_t>(n);
         }
         void finish() const {
@@ -342,21 +358,26 @@ private:
     template <class Record>
     static void write_records(Bytes& out, const std::vector<Record>& records) {
         put_u64(out, records.size());
-        for (const auto& r : records) framed(out, [&] { detail::write_record<IdText>(out, r); });
+        for (const auto& r : records)
+            framed(out, [&] { detail::write_record<IdText>(out, r); });
     }
 
     static constexpr std::array<std::string_view, 6> snapshot_keys{
-        "snapshot_id", "manifest", "created_at", "parent_snapshot_id", "delta_upsert", "delta_remove"};
+        "snapshot_id",        "manifest",     "created_at",
+        "parent_snapshot_id", "delta_upsert", "delta_remove"};
 
     // A delta is only worth writing when it is smaller than the manifest, and only possible
     // when it will rebuild to the declared id and no extension key would shadow a delta key.
     bool try_delta(const Snapshot& prev, const Snapshot& s, ManifestDelta& delta) const {
-        if (!options_.delta_snapshots) return false;
+        if (!options_.delta_snapshots)
+            return false;
         for (const auto& [key, value] : s.extensions)
             for (auto k : snapshot_keys)
-                if (key == k) return false;
+                if (key == k)
+                    return false;
         delta = diff(prev.manifest, s.manifest);
-        if (delta.upsert.size() + delta.remove.size() >= s.manifest.size()) return false;
+        if (delta.upsert.size() + delta.remove.size() >= s.manifest.size())
+            return false;
         return s.manifest.id() == s.snapshot_id;
     }
 
@@ -380,12 +401,14 @@ private:
                 w.put(snapshots[i - 1].snapshot_id);
                 detail::pack_str(p, "delta_upsert");
                 p.pack_map(static_cast<std::uint32_t>(delta.upsert.size()));
-                for (const auto& e : delta.upsert) detail::pack_str(p, e.path), w.put(e.object);
+                for (const auto& e : delta.upsert)
+                    detail::pack_str(p, e.path), w.put(e.object);
                 detail::pack_str(p, "delta_remove");
                 w.put(delta.remove);
                 detail::pack_str(p, "created_at");
                 w.put(s.created_at);
-                for (const auto& [k, v] : s.extensions) detail::pack_str(p, k), w.put(v);
+                for (const auto& [k, v] : s.extensions)
+                    detail::pack_str(p, k), w.put(v);
             });
         }
     }
@@ -414,7 +437,8 @@ private:
 
     static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
         p.pack_array(static_cast<std::uint32_t>(ids.size()));
-        for (const auto& id : ids) detail::pack_str(p, IdText::format(id.digest));
+        for (const auto& id : ids)
+            detail::pack_str(p, IdText::format(id.digest));
     }
 
     // ---- decode ---------------------------------------------------------------------------
@@ -423,8 +447,9 @@ private:
     // bytes, indexed by type - 1.
     static std::array<BytesView, 5> read_layout(BytesView bytes, const Limits& limits) {
         if (bytes.size() > limits.max_pack_bytes)
-            fail(errc::oversized, "v2 pack is " + std::to_string(bytes.size()) +
-                                      " bytes, over max_pack_bytes = " + std::to_string(limits.max_pack_bytes));
+            fail(errc::oversized,
+                 "v2 pack is " + std::to_string(bytes.size()) +
+                     " bytes, over max_pack_bytes = " + std::to_string(limits.max_pack_bytes));
         if (bytes.size() < header_bytes)
             fail(errc::truncated, "v2 pack is " + std::to_string(bytes.size()) +
                                       " bytes, shorter than its " + std::to_string(header_bytes) +
@@ -438,14 +463,17 @@ private:
         const std::size_t count = std::to_integer<std::size_t>(bytes[5]);
         const std::size_t table_end = header_bytes + count * table_entry_bytes;
         if (bytes.size() < table_end + footer_bytes)
-            fail(errc::truncated, "v2 pack is " + std::to_string(bytes.size()) + " bytes, shorter than its " +
-                                      std::to_string(count) + "-entry section table and footer (" +
+            fail(errc::truncated, "v2 pack is " + std::to_string(bytes.size()) +
+                                      " bytes, shorter than its " + std::to_string(count) +
+                                      "-entry section table and footer (" +
                                       std::to_string(table_end + footer_bytes) + " bytes)");
         const std::size_t footer_at = bytes.size() - footer_bytes;
         const Digest sum = sha256(bytes.first(footer_at));
-        if (!equal_bytes(BytesView{reinterpret_cast<const std::byte*>(sum.bytes.data()), sum.bytes.size()},
-                         bytes.subspan(footer_at)))
-            fail(errc::corrupt, "v2 pack checksum mismatch: the footer is not the SHA-256 of the pack");
+        if (!equal_bytes(
+                BytesView{reinterpret_cast<const std::byte*>(sum.bytes.data()), sum.bytes.size()},
+                bytes.subspan(footer_at)))
+            fail(errc::corrupt,
+                 "v2 pack checksum mismatch: the footer is not the SHA-256 of the pack");
 
         std::array<BytesView, 5> sections{};
         std::array<bool, 5> seen{};
@@ -460,21 +488,27 @@ private:
                                         " has unknown section type " + std::to_string(type));
             const std::size_t k = type - 1;
             if (seen[k])
-                fail(errc::corrupt, std::string("v2 pack has two ") + section_name(k) + " sections");
+                fail(errc::corrupt,
+                     std::string("v2 pack has two ") + section_name(k) + " sections");
             if (offset < table_end || offset > footer_at || length > footer_at - offset)
-                fail(errc::corrupt, std::string("v2 pack ") + section_name(k) + " section (offset " +
-                                        std::to_string(offset) + ", length " + std::to_string(length) +
-                                        ") lies outside the data area [" + std::to_string(table_end) +
-                                        ", " + std::to_string(footer_at) + ")");
+                fail(errc::corrupt, std::string("v2 pack ") + section_name(k) +
+                                        " section (offset " + std::to_string(offset) + ", length " +
+                                        std::to_string(length) + ") lies outside the data area [" +
+                                        std::to_string(table_end) + ", " +
+                                        std::to_string(footer_at) + ")");
             seen[k] = true;
             ranges[k] = {offset, length};
-            sections[k] = bytes.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
+            sections[k] =
+                bytes.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
         }
         for (std::size_t k = 0; k < 5; ++k)
-            if (!seen[k]) fail(errc::corrupt, std::string("v2 pack lacks its ") + section_name(k) + " section");
+            if (!seen[k])
+                fail(errc::corrupt,
+                     std::string("v2 pack lacks its ") + section_name(k) + " section");
         // Sections never share bytes: a byte range names one object in one section.
         std::array<std::size_t, 5> order{0, 1, 2, 3, 4};
-        std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ranges[a] < ranges[b]; });
+        std::sort(order.begin(), order.end(),
+                  [&](auto a, auto b) { return ranges[a] < ranges[b]; });
         for (std::size_t j = 1; j < 5; ++j) {
             const auto& [prev_off, prev_len] = ranges[order[j - 1]];
             if (prev_off + prev_len > ranges[order[j]].first)
@@ -493,11 +527,13 @@ private:
         constexpr std::string_view what = "v2 pack META";
         auto handle = detail::unpack_bounded(section, limits, what);
         const auto& m = detail::as_map(handle.get(), what);
-        auto format = detail::as_str(detail::require_key(m, "format", what), "v2 pack META 'format'");
+        auto format =
+            detail::as_str(detail::require_key(m, "format", what), "v2 pack META 'format'");
         if (format != format_name)
             fail(errc::corrupt, "v2 pack META 'format' is '" + std::string(format.substr(0, 80)) +
                                     "', not '" + std::string(format_name) + "'");
-        const auto& counts = detail::as_map(detail::require_key(m, "counts", what), "v2 pack META 'counts'");
+        const auto& counts =
+            detail::as_map(detail::require_key(m, "counts", what), "v2 pack META 'counts'");
         auto count = [&](std::string_view key) {
             return detail::as_uint(detail::require_key(counts, key, "v2 pack META 'counts'"),
                                    "v2 pack META 'counts' '" + std::string(key) + "'");
@@ -513,7 +549,8 @@ private:
                 std::string branch(detail::as_str(hm.ptr[i].key, "v2 pack META branch name"));
                 auto label = "v2 pack META head of branch '" + branch.substr(0, 200) + "'";
                 c.branch_heads.insert_or_assign(
-                    std::move(branch), CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, label), label)});
+                    std::move(branch),
+                    CommitId{IdText::parse(detail::as_str(hm.ptr[i].val, label), label)});
             }
         }
         return c;
@@ -522,15 +559,18 @@ private:
     static void read_objects(BytesView section, std::uint64_t declared, const Limits& limits,
                              std::vector<PackObject>& objects) {
         Cursor in{section, "v2 pack OBJECTS section"};
-        const std::size_t n = in.count(object_header_bytes, limits.max_objects, "max_objects", declared);
+        const std::size_t n =
+            in.count(object_header_bytes, limits.max_objects, "max_objects", declared);
         objects.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
             const auto what = "object " + std::to_string(i) + " of the v2 pack";
             const auto header = in.take(object_header_bytes, what + " header");
             const ObjectId id{IdText::parse(as_chars(header.first(id_text_bytes)), what + " id")};
             const auto enc = std::to_integer<std::uint8_t>(header[id_text_bytes]);
-            if (enc != static_cast<std::uint8_t>(Encoding::raw) && enc != static_cast<std::uint8_t>(Encoding::zstd))
-                fail(errc::unsupported, what + " (" + id.hex() + ") has unknown encoding " + std::to_string(enc));
+            if (enc != static_cast<std::uint8_t>(Encoding::raw) &&
+                enc != static_cast<std::uint8_t>(Encoding::zstd))
+                fail(errc::unsupported,
+                     what + " (" + id.hex() + ") has unknown encoding " + std::to_string(enc));
             const std::uint64_t stored_size = get_u64(header.data() + id_text_bytes + 1);
             const std::uint64_t raw_size = get_u64(header.data() + id_text_bytes + 9);
             const auto stored = in.take(stored_size, what + " (" + id.hex() + ") bytes");
@@ -550,13 +590,15 @@ private:
 
     // Walks a record section, handing each record's decoded msgpack map to `each`.
     template <class F>
-    static void read_framed(Cursor& in, std::size_t n, std::string_view record, const Limits& limits, F&& each) {
+    static void read_framed(Cursor& in, std::size_t n, std::string_view record,
+                            const Limits& limits, F&& each) {
         for (std::size_t i = 0; i < n; ++i) {
             const auto what = std::string(record) + " " + std::to_string(i) + " of the v2 pack";
             const std::uint64_t len = in.u64(what + " length");
             const auto bytes = in.take(len, what);
             if (len > limits.max_record_bytes)
-                fail(errc::oversized, what + " is " + std::to_string(len) + " bytes, over max_record_bytes = " +
+                fail(errc::oversized, what + " is " + std::to_string(len) +
+                                          " bytes, over max_record_bytes = " +
                                           std::to_string(limits.max_record_bytes));
             auto handle = detail::unpack_bounded(bytes, limits, what);
             each(handle.get(), what);
@@ -566,8 +608,9 @@ private:
 
     template <class Record>
     static void read_records(BytesView bytes, std::uint64_t declared, std::size_t limit,
-                             std::string_view limit_name, std::string_view section, std::string_view record,
-                             const Limits& limits, std::vector<Record>& out) {
+                             std::string_view limit_name, std::string_view section,
+                             std::string_view record, const Limits& limits,
+                             std::vector<Record>& out) {
         Cursor in{bytes, "v2 pack " + std::string(section) + " section"};
         const std::size_t n = in.count(9, limit, limit_name, declared);
         out.reserve(n);
@@ -577,9 +620,11 @@ private:
     }
     static void read_commits(BytesView section, std::uint64_t declared, const Limits& limits,
                              std::vector<Commit>& out) {
-        read_records(section, declared, limits.max_commits, "max_commits", "COMMITS", "commit", limits, out);
+        read_records(section, declared, limits.max_commits, "max_commits", "COMMITS", "commit",
+                     limits, out);
     }
-    static void read_tags(BytesView section, std::uint64_t declared, const Limits& limits, std::vector<Tag>& out) {
+    static void read_tags(BytesView section, std::uint64_t declared, const Limits& limits,
+                          std::vector<Tag>& out) {
         read_records(section, declared, limits.max_tags, "max_tags", "TAGS", "tag", limits, out);
     }
 
@@ -589,18 +634,19 @@ private:
         const std::size_t n = in.count(9, limits.max_snapshots, "max_snapshots", declared);
         out.reserve(n);
         std::unordered_map<SnapshotId, std::size_t> earlier; // id → latest index so far
-        read_framed(in, n, "snapshot", limits, [&](const msgpack::object& o, const std::string& what) {
-            const auto& m = detail::as_map(o, what);
-            if (!detail::find_key(m, "manifest") && detail::find_key(m, "parent_snapshot_id"))
-                out.push_back(read_delta(m, what, limits, out, earlier));
-            else
-                out.push_back(Reader{limits, what}.template record<Snapshot>(o));
-            earlier.insert_or_assign(out.back().snapshot_id, out.size() - 1);
-        });
+        read_framed(
+            in, n, "snapshot", limits, [&](const msgpack::object& o, const std::string& what) {
+                const auto& m = detail::as_map(o, what);
+                if (!detail::find_key(m, "manifest") && detail::find_key(m, "parent_snapshot_id"))
+                    out.push_back(read_delta(m, what, limits, out, earlier));
+                else
+                    out.push_back(Reader{limits, what}.template record<Snapshot>(o));
+                earlier.insert_or_assign(out.back().snapshot_id, out.size() - 1);
+            });
     }
 
-    static Snapshot read_delta(const msgpack::object_map& m, const std::string& what, const Limits& limits,
-                               const std::vector<Snapshot>& earlier_snapshots,
+    static Snapshot read_delta(const msgpack::object_map& m, const std::string& what,
+                               const Limits& limits, const std::vector<Snapshot>& earlier_snapshots,
                                const std::unordered_map<SnapshotId, std::size_t>& earlier) {
         Reader r{limits, what};
         Snapshot s{};
@@ -630,13 +676,15 @@ private:
                 s.extensions.emplace_back(std::string(key), detail::raw_of(v));
             }
         }
-        if (!has_id) fail(errc::corrupt, what + " lacks 'snapshot_id'");
+        if (!has_id)
+            fail(errc::corrupt, what + " lacks 'snapshot_id'");
         auto base = earlier.find(parent);
         if (base == earlier.end())
-            fail(errc::corrupt, what + ": snapshot " + s.snapshot_id.hex() + " is a delta against snapshot " +
-                                    parent.hex() + ", which does not appear earlier in the pack");
-        s.manifest = rebuild_and_verify(earlier_snapshots[base->second].manifest, delta, s.snapshot_id,
-                                        limits.max_path_bytes);
+            fail(errc::corrupt, what + ": snapshot " + s.snapshot_id.hex() +
+                                    " is a delta against snapshot " + parent.hex() +
+                                    ", which does not appear earlier in the pack");
+        s.manifest = rebuild_and_verify(earlier_snapshots[base->second].manifest, delta,
+                                        s.snapshot_id, limits.max_path_bytes);
         if (s.manifest.size() > limits.max_manifest_entries)
             fail(errc::oversized, what + " (" + s.snapshot_id.hex() + ") rebuilds to " +
                                       std::to_string(s.manifest.size()) +
@@ -645,11 +693,12 @@ private:
         return s;
     }
 
-    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what,
+                                          std::size_t max) {
         const auto& a = detail::as_array(o, what);
         if (a.size > max)
-            fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over max_commits = " +
-                                      std::to_string(max));
+            fail(errc::oversized, what + " has " + std::to_string(a.size) +
+                                      " ids, over max_commits = " + std::to_string(max));
         std::vector<CommitId> ids;
         ids.reserve(a.size);
         for (std::uint32_t i = 0; i < a.size; ++i)

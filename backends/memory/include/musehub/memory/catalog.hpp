@@ -24,10 +24,13 @@ struct PrefixLess {
     }
     template <std::size_t I, std::size_t N, class A, class B>
     static bool less(const A& a, const B& b) {
-        if constexpr (I == N) return false;
+        if constexpr (I == N)
+            return false;
         else {
-            if (std::get<I>(a) < std::get<I>(b)) return true;
-            if (std::get<I>(b) < std::get<I>(a)) return false;
+            if (std::get<I>(a) < std::get<I>(b))
+                return true;
+            if (std::get<I>(b) < std::get<I>(a))
+                return false;
             return less<I + 1, N>(a, b);
         }
     }
@@ -42,7 +45,9 @@ template <class... Rows>
 struct Tables<std::tuple<Rows...>> {
     std::tuple<Table<Rows>...> tables;
     template <class Row>
-    Table<Row>& of() { return std::get<Table<Row>>(tables); }
+    Table<Row>& of() {
+        return std::get<Table<Row>>(tables);
+    }
 };
 } // namespace detail
 
@@ -50,7 +55,8 @@ class Catalog {
     // The operations, on tables the caller has locked; `undo` (when set) records inverses.
     class Ops {
     public:
-        Ops(detail::Tables<catalog::Schema>& t, std::vector<std::function<void()>>* undo) : t_(t), undo_(undo) {}
+        Ops(detail::Tables<catalog::Schema>& t, std::vector<std::function<void()>>* undo)
+            : t_(t), undo_(undo) {}
 
         template <catalog::Reflected Row>
         std::size_t insert(std::span<const Row> rows) {
@@ -67,7 +73,8 @@ class Catalog {
         }
         template <catalog::Reflected Row>
         void upsert(std::span<const Row> rows) {
-            for (const auto& r : rows) put<Row>(catalog::key_of(r), r);
+            for (const auto& r : rows)
+                put<Row>(catalog::key_of(r), r);
         }
         template <catalog::Reflected Row>
         std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) const {
@@ -85,13 +92,15 @@ class Catalog {
             auto& table = t_.template of<Row>();
             std::vector<bool> out;
             out.reserve(keys.size());
-            for (const auto& k : keys) out.push_back(table.count(k) > 0);
+            for (const auto& k : keys)
+                out.push_back(table.count(k) > 0);
             return out;
         }
         template <catalog::Reflected Row>
         std::size_t erase(std::span<const catalog::Key<Row>> keys) {
             std::size_t n = 0;
-            for (const auto& k : keys) n += put<Row>(k, std::nullopt) ? 1 : 0;
+            for (const auto& k : keys)
+                n += put<Row>(k, std::nullopt) ? 1 : 0;
             return n;
         }
         template <catalog::Reflected Row, class Prefix>
@@ -99,7 +108,8 @@ class Catalog {
             auto& table = t_.template of<Row>();
             auto [lo, hi] = table.equal_range(prefix);
             std::vector<Row> out;
-            for (auto it = lo; it != hi; ++it) out.push_back(it->second);
+            for (auto it = lo; it != hi; ++it)
+                out.push_back(it->second);
             return out;
         }
         template <catalog::Reflected Row>
@@ -107,8 +117,10 @@ class Catalog {
                               const std::optional<Row>& desired) {
             auto& table = t_.template of<Row>();
             auto it = table.find(key);
-            bool matches = expected ? (it != table.end() && it->second == *expected) : it == table.end();
-            if (!matches) return false;
+            bool matches =
+                expected ? (it != table.end() && it->second == *expected) : it == table.end();
+            if (!matches)
+                return false;
             put<Row>(key, desired);
             return true;
         }
@@ -120,18 +132,24 @@ class Catalog {
             auto& table = t_.template of<Row>();
             auto it = table.find(key);
             std::optional<Row> old;
-            if (it != table.end()) old = it->second;
-            if (value) table.insert_or_assign(key, *value);
-            else if (it != table.end()) table.erase(it);
+            if (it != table.end())
+                old = it->second;
+            if (value)
+                table.insert_or_assign(key, *value);
+            else if (it != table.end())
+                table.erase(it);
             if (old || value)
                 record([&table, key, old] {
-                    if (old) table.insert_or_assign(key, *old);
-                    else table.erase(key);
+                    if (old)
+                        table.insert_or_assign(key, *old);
+                    else
+                        table.erase(key);
                 });
             return old.has_value();
         }
         void record(std::function<void()> f) {
-            if (undo_) undo_->push_back(std::move(f));
+            if (undo_)
+                undo_->push_back(std::move(f));
         }
         detail::Tables<catalog::Schema>& t_;
         std::vector<std::function<void()>>* undo_;
@@ -139,9 +157,16 @@ class Catalog {
 
 public:
     template <catalog::Reflected Row>
-    std::size_t insert(std::span<const Row> rows) { return write([&](Ops& o) { return o.insert(rows); }); }
+    std::size_t insert(std::span<const Row> rows) {
+        return write([&](Ops& o) { return o.insert(rows); });
+    }
     template <catalog::Reflected Row>
-    void upsert(std::span<const Row> rows) { write([&](Ops& o) { o.upsert(rows); return 0; }); }
+    void upsert(std::span<const Row> rows) {
+        write([&](Ops& o) {
+            o.upsert(rows);
+            return 0;
+        });
+    }
     template <catalog::Reflected Row>
     std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) const {
         return read([&](Ops& o) { return o.template find<Row>(keys); });
@@ -161,7 +186,8 @@ public:
     template <catalog::Reflected Row>
     bool compare_and_swap(const catalog::Key<Row>& key, const std::optional<Row>& expected,
                           const std::optional<Row>& desired) {
-        return write([&](Ops& o) { return o.template compare_and_swap<Row>(key, expected, desired); });
+        return write(
+            [&](Ops& o) { return o.template compare_and_swap<Row>(key, expected, desired); });
     }
 
     // All of fn's effects, or none of them if it throws.
@@ -173,7 +199,8 @@ public:
         try {
             return fn(ops);
         } catch (...) {
-            for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
+            for (auto it = undo.rbegin(); it != undo.rend(); ++it)
+                (*it)();
             throw;
         }
     }

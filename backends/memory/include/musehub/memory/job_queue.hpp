@@ -14,18 +14,29 @@ class JobQueue {
 public:
     bool enqueue(const JobSpec& spec) {
         std::lock_guard lock(mutex_);
-        Job job{spec.id, spec.kind, spec.payload, JobState::queued, 0, std::max(1u, spec.max_attempts),
-                spec.run_after, TimePoint{}, {}, {}};
+        Job job{spec.id,
+                spec.kind,
+                spec.payload,
+                JobState::queued,
+                0,
+                std::max(1u, spec.max_attempts),
+                spec.run_after,
+                TimePoint{},
+                {},
+                {}};
         auto [it, fresh] = jobs_.try_emplace(spec.id, std::move(job));
-        if (fresh) order_.push_back(spec.id);
+        if (fresh)
+            order_.push_back(spec.id);
         return fresh;
     }
 
-    std::optional<Job> claim(std::string_view worker, TimePoint now, std::chrono::milliseconds lease) {
+    std::optional<Job> claim(std::string_view worker, TimePoint now,
+                             std::chrono::milliseconds lease) {
         std::lock_guard lock(mutex_);
         for (const auto& id : order_) {
             auto& job = jobs_.at(id);
-            if (job.state != JobState::queued || job.run_after > now) continue;
+            if (job.state != JobState::queued || job.run_after > now)
+                continue;
             job.state = JobState::running;
             job.attempts += 1;
             job.worker = std::string(worker);
@@ -38,25 +49,30 @@ public:
     bool complete(std::string_view id, std::string_view worker) {
         std::lock_guard lock(mutex_);
         auto* job = held(id, worker);
-        if (!job) return false;
+        if (!job)
+            return false;
         job->state = JobState::done;
         job->worker.clear();
         return true;
     }
 
-    std::optional<JobState> fail(std::string_view id, std::string_view worker, std::string_view error, TimePoint now,
+    std::optional<JobState> fail(std::string_view id, std::string_view worker,
+                                 std::string_view error, TimePoint now,
                                  std::chrono::milliseconds backoff) {
         std::lock_guard lock(mutex_);
         auto* job = held(id, worker);
-        if (!job) return std::nullopt;
+        if (!job)
+            return std::nullopt;
         release(*job, error, now + backoff);
         return job->state;
     }
 
-    bool extend(std::string_view id, std::string_view worker, TimePoint now, std::chrono::milliseconds lease) {
+    bool extend(std::string_view id, std::string_view worker, TimePoint now,
+                std::chrono::milliseconds lease) {
         std::lock_guard lock(mutex_);
         auto* job = held(id, worker);
-        if (!job || job->lease_until < now) return false;
+        if (!job || job->lease_until < now)
+            return false;
         job->lease_until = now + lease;
         return true;
     }
@@ -82,14 +98,17 @@ public:
         std::lock_guard lock(mutex_);
         std::vector<Job> out;
         out.reserve(order_.size());
-        for (const auto& id : order_) out.push_back(jobs_.at(id));
+        for (const auto& id : order_)
+            out.push_back(jobs_.at(id));
         return out;
     }
 
 private:
     Job* held(std::string_view id, std::string_view worker) {
         auto it = jobs_.find(id);
-        if (it == jobs_.end() || it->second.state != JobState::running || it->second.worker != worker) return nullptr;
+        if (it == jobs_.end() || it->second.state != JobState::running ||
+            it->second.worker != worker)
+            return nullptr;
         return &it->second;
     }
     // Back to the queue while attempts remain, else failed; the error is kept either way.

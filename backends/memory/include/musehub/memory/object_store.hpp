@@ -29,33 +29,40 @@ public:
 
     std::optional<Bytes> get(std::string_view key) const {
         auto v = find(key);
-        if (!v) return std::nullopt;
+        if (!v)
+            return std::nullopt;
         return *v;
     }
 
-    std::optional<Bytes> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) const {
+    std::optional<Bytes> get_range(std::string_view key, std::uint64_t offset,
+                                   std::uint64_t length) const {
         auto v = find(key);
-        if (!v) return std::nullopt;
+        if (!v)
+            return std::nullopt;
         auto begin = std::min<std::uint64_t>(offset, v->size());
         auto end = begin + std::min<std::uint64_t>(length, v->size() - begin);
-        return Bytes(v->begin() + static_cast<std::ptrdiff_t>(begin), v->begin() + static_cast<std::ptrdiff_t>(end));
+        return Bytes(v->begin() + static_cast<std::ptrdiff_t>(begin),
+                     v->begin() + static_cast<std::ptrdiff_t>(end));
     }
 
     std::optional<std::uint64_t> size(std::string_view key) const {
         auto v = find(key);
-        if (!v) return std::nullopt;
+        if (!v)
+            return std::nullopt;
         return v->size();
     }
 
     void remove(std::string_view key) {
         std::unique_lock lock(mutex_);
-        if (auto it = objects_.find(key); it != objects_.end()) objects_.erase(it);
+        if (auto it = objects_.find(key); it != objects_.end())
+            objects_.erase(it);
     }
 
     std::vector<std::string> list(std::string_view prefix) const {
         std::shared_lock lock(mutex_);
         std::vector<std::string> keys;
-        for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix); ++it)
+        for (auto it = objects_.lower_bound(prefix);
+             it != objects_.end() && it->first.starts_with(prefix); ++it)
             keys.push_back(it->first);
         return keys;
     }
