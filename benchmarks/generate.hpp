@@ -95,8 +95,7 @@ inline std::uint64_t log_uniform(std::mt19937_64& rng, std::uint64_t lo, std::ui
 // Text of exactly `size` bytes: a header naming the file version (so every object is
 // distinct), then indented lines of vocabulary words, three in five of them repeating one of
 // the last 16 lines (as code and scores repeat themselves). Compressed one object at a time,
-// zstd -3 gets about 5.3:1 at about 440 MB/s; for comparison, 500 Boost headers of 1-256 KiB
-// give 5.8:1 at 520 MB/s on the same machine.
+// zstd -3 gets about 5.3:1; 500 Boost headers of 1-256 KiB get 5.8:1, at a similar speed.
 inline std::string text_content(std::mt19937_64& rng, std::string_view path, std::size_t version,
                                 std::size_t size) {
     std::string s;

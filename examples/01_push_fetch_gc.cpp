@@ -82,7 +82,7 @@ struct Hub {
 
         // Bytes first: the pack is stored under its own hash before any row points into it.
         PackId pack{sha256(body)};
-        auto key = keys::pack(pack);
+        auto key = keys::pack(pack) + "-1"; // one upload, one key (the algorithms make it unique)
         store.put(key, body);
 
         // Rows next, in one short transaction; every object also gets a ref for this repo.
@@ -95,25 +95,32 @@ struct Hub {
             for (const auto& o : req.pack.objects) {
                 auto offset = static_cast<std::uint64_t>(
                     o.stored.data() - reinterpret_cast<const std::byte*>(body.data()));
-                objects.push_back({o.id, o.raw_size});
+                objects.push_back({o.id, o.raw_size, now_ms()});
                 locations.push_back({o.id, key, offset, o.stored.size(), o.encoding, o.raw_size});
-                refs.push_back({repo, o.id});
+                refs.push_back({repo, o.id, now_ms()});
             }
             std::vector<SnapshotRow> snapshots;
             std::vector<SnapshotRefRow> snapshot_refs;
             for (const auto& s : req.pack.snapshots) {
                 snapshots.push_back({s.snapshot_id, s.manifest.size(), codec.encode_record(s)});
-                snapshot_refs.push_back({repo, s.snapshot_id});
+                snapshot_refs.push_back({repo, s.snapshot_id, now_ms()});
             }
             std::vector<CommitRow> commits;
             std::vector<CommitRefRow> commit_refs;
             for (const auto* c : order) {
                 commits.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
                                    c->parent2_commit_id, codec.encode_record(*c)});
-                commit_refs.push_back({repo, c->commit_id});
+                commit_refs.push_back({repo, c->commit_id, now_ms()});
             }
-            PackRow pack_row{pack, key, body.size(), req.pack.objects.size()};
-            tx.insert(std::span<const PackRow>(&pack_row, 1));
+            ContainerRow container{key,
+                                   pack,
+                                   ContainerFormat::v1_bundle,
+                                   body.size(),
+                                   req.pack.objects.size(),
+                                   req.pack.commits.size(),
+                                   req.pack.snapshots.size(),
+                                   now_ms()};
+            tx.insert(std::span<const ContainerRow>(&container, 1));
             std::size_t n = tx.insert(std::span<const ObjectRow>(objects));
             tx.insert(std::span<const LocationRow>(locations));
             tx.insert(std::span<const ObjectRefRow>(refs));

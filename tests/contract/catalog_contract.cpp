@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 using namespace musehub;
@@ -229,14 +230,70 @@ TEMPLATE_LIST_TEST_CASE("catalog: every table round-trips its reflected row", "[
         CHECK(*got[0] == row);
     };
     check(RepoRow{"repo", "main"});
-    check(ObjectRow{oid(1), 0});
-    check(PackRow{PackId{sha256("pack")}, "v1/packs/aa/pack", 123, 4});
+    check(ObjectRow{oid(1), 0, TimePoint{std::chrono::milliseconds{7}}});
+    check(ContainerRow{"v1/packs/aa/pack-1", PackId{sha256("pack")}, ContainerFormat::v2_pack, 123,
+                       4, 2, 2, TimePoint{std::chrono::milliseconds{42}}});
     check(LocationRow{oid(1), "v1/packs/aa/pack", 7, 0, Encoding::raw, 0});
-    check(ObjectRefRow{"repo", oid(1)});
+    check(ObjectRefRow{"repo", oid(1), TimePoint{std::chrono::milliseconds{8}}});
     check(SnapshotRow{SnapshotId{sha256("s")}, 3, to_bytes(std::string_view("\x81\xa1k\xa1v"))});
     check(SnapshotRefRow{"repo", SnapshotId{sha256("s")}});
     check(CommitRow{cid(1), SnapshotId{sha256("s")}, cid(0), std::nullopt,
                     Bytes{std::byte{0}, std::byte{0xff}}});
     check(CommitRefRow{"repo", cid(1)});
     check(Branch{"repo", "main", cid(1)});
+    check(TombstoneRow{"v1/packs/bb/old", TimePoint{std::chrono::milliseconds{9}}});
+    check(FetchCacheRow{"repo", "abc", "v1/fetch/aa/x", TimePoint{std::chrono::milliseconds{10}}});
+}
+
+TEMPLATE_LIST_TEST_CASE("catalog: find_by answers from a secondary index, in step with every write",
+                        "[contract][catalog]", contract::Backends) {
+    TestType backend;
+    auto& c = backend.catalog();
+    std::vector<ObjectRefRow> refs{
+        {"a", oid(1), {}}, {"b", oid(1), {}}, {"a", oid(2), {}}, {"c", oid(3), {}}};
+    c.insert(std::span<const ObjectRefRow>(refs));
+    auto who = [&](std::vector<ObjectId> ids) {
+        std::multiset<std::string> repos;
+        for (const auto& r : c.template find_by<ObjectRefRow, 1>(std::span<const ObjectId>(ids)))
+            repos.insert(r.repo);
+        return repos;
+    };
+    CHECK(who({oid(1)}) == std::multiset<std::string>{"a", "b"});
+    CHECK(who({oid(1), oid(3), oid(9)}) == std::multiset<std::string>{"a", "b", "c"});
+    CHECK(who({oid(9)}).empty());
+    c.template erase<ObjectRefRow>(std::vector<Key<ObjectRefRow>>{{"b", oid(1)}});
+    CHECK(who({oid(1)}) == std::multiset<std::string>{"a"});
+    // A rolled-back transaction leaves the index as it was.
+    CHECK_THROWS(c.transact([&](auto& tx) {
+        ObjectRefRow more{"z", oid(3), {}};
+        tx.insert(one(more));
+        tx.template erase<ObjectRefRow>(std::vector<Key<ObjectRefRow>>{{"a", oid(1)}});
+        throw std::runtime_error("abort");
+        return 0;
+    }));
+    CHECK(who({oid(1), oid(3)}) == std::multiset<std::string>{"a", "c"});
+    // Upserting a row that moves its indexed field moves its index entry.
+    std::vector<LocationRow> locs{{oid(1), "p1", 0, 1, Encoding::raw, 1},
+                                  {oid(2), "p1", 1, 1, Encoding::raw, 1}};
+    c.insert(std::span<const LocationRow>(locs));
+    LocationRow moved{oid(1), "p2", 0, 1, Encoding::raw, 1};
+    c.upsert(one(moved));
+    CHECK(c.template find_by<LocationRow, 1>(std::vector<std::string>{"p1"}).size() == 1);
+    CHECK(c.template find_by<LocationRow, 1>(std::vector<std::string>{"p2"}) ==
+          std::vector<LocationRow>{moved});
+}
+
+TEMPLATE_LIST_TEST_CASE("catalog: erase_exact deletes only rows unchanged since they were read",
+                        "[contract][catalog]", contract::Backends) {
+    TestType backend;
+    auto& c = backend.catalog();
+    const TimePoint t1{std::chrono::milliseconds{1000}}, t2{std::chrono::milliseconds{2000}};
+    std::vector<ObjectRefRow> seen{{"r", oid(1), t1}, {"r", oid(2), t1}, {"r", oid(3), t1}};
+    c.insert(std::span<const ObjectRefRow>(seen));
+    ObjectRefRow refreshed{"r", oid(2), t2}; // a push touched it after GC read it
+    c.upsert(one(refreshed));
+    c.template erase<ObjectRefRow>(std::vector<Key<ObjectRefRow>>{{"r", oid(3)}});
+    CHECK(c.erase_exact(std::span<const ObjectRefRow>(seen)) == 1);
+    auto left = c.template scan<ObjectRefRow>(std::tuple{});
+    CHECK(left == std::vector<ObjectRefRow>{refreshed});
 }

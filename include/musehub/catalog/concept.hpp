@@ -13,6 +13,12 @@
 //  - erase<Row>(keys): returns how many existed; erasing an absent key is not an error.
 //  - scan<Row>(prefix): every row whose key starts with `prefix` (a tuple of leading key
 //    fields; `std::tuple{}` for the whole table), in key order.
+//  - find_by<Row, I>(values): every row whose field I (a position the table declares in
+//    `indexes`) equals one of `values`; one batched query. GC asks "who still refers to
+//    these objects?" this way.
+//  - erase_exact(rows): deletes each row only if it is still exactly as given (every field,
+//    timestamps included); returns how many it deleted. GC deletes what it scanned this way,
+//    so a row a concurrent push refreshed in between survives.
 //  - compare_and_swap<Row>(key, expected, desired): atomically, if the row at `key` equals
 //    `expected` (nullopt: absent), make it `desired` (nullopt: delete) and return true;
 //    otherwise change nothing and return false. Branches move only through this.
@@ -31,32 +37,42 @@
 
 namespace musehub::catalog {
 
-template <class C, class Row>
-concept TableOps = requires(C& c, std::span<const Row> rows, std::span<const Key<Row>> keys,
-                            const Key<Row>& key, const std::optional<Row>& row) {
-    { c.insert(rows) } -> std::same_as<std::size_t>;
-    { c.upsert(rows) } -> std::same_as<void>;
-    { c.template find<Row>(keys) } -> std::same_as<std::vector<std::optional<Row>>>;
-    { c.template contains<Row>(keys) } -> std::same_as<std::vector<bool>>;
-    { c.template erase<Row>(keys) } -> std::same_as<std::size_t>;
-    { c.template scan<Row>(std::tuple<>{}) } -> std::same_as<std::vector<Row>>;
-    { c.template compare_and_swap<Row>(key, row, row) } -> std::same_as<bool>;
-};
+template <class C, class Row, class Seq>
+struct IndexOps;
+template <class C, class Row, std::size_t... I>
+struct IndexOps<C, Row, std::index_sequence<I...>>
+    : std::bool_constant<(requires(C& c, std::span<const Field<Row, I>> values) {
+    { c.template find_by<Row, I>(values) } -> std::same_as<std::vector<Row>>;
+      } && ...)> {};
 
-template <class C, class Tuple>
-struct all_tables;
-template <class C, class... Rows>
-struct all_tables<C, std::tuple<Rows...>> : std::bool_constant<(TableOps<C, Rows> && ...)> {};
+      template <class C, class Row>
+      concept TableOps = requires(C& c, std::span<const Row> rows, std::span<const Key<Row>> keys,
+                                  const Key<Row>& key, const std::optional<Row>& row) {
+          { c.insert(rows) } -> std::same_as<std::size_t>;
+          { c.upsert(rows) } -> std::same_as<void>;
+          { c.template find<Row>(keys) } -> std::same_as<std::vector<std::optional<Row>>>;
+          { c.template contains<Row>(keys) } -> std::same_as<std::vector<bool>>;
+          { c.template erase<Row>(keys) } -> std::same_as<std::size_t>;
+          { c.template scan<Row>(std::tuple<>{}) } -> std::same_as<std::vector<Row>>;
+          { c.template compare_and_swap<Row>(key, row, row) } -> std::same_as<bool>;
+          { c.erase_exact(rows) } -> std::same_as<std::size_t>;
+      }
+      &&IndexOps<C, Row, Indexes<Row>>::value;
 
-} // namespace musehub::catalog
+      template <class C, class Tuple>
+      struct all_tables;
+      template <class C, class... Rows>
+      struct all_tables<C, std::tuple<Rows...>> : std::bool_constant<(TableOps<C, Rows> && ...)> {};
 
-namespace musehub {
+      } // namespace musehub::catalog
 
-template <class C>
-concept Catalog = catalog::all_tables<C, catalog::Schema>::value && requires(C& c) {
-    {
-        c.transact([](auto&) { return 0; })
-        } -> std::same_as<int>;
-};
+      namespace musehub {
 
-} // namespace musehub
+      template <class C>
+      concept Catalog = catalog::all_tables<C, catalog::Schema>::value && requires(C& c) {
+          {
+              c.transact([](auto&) { return 0; })
+              } -> std::same_as<int>;
+      };
+
+      } // namespace musehub

@@ -3,8 +3,9 @@
 
 #include "musehub/catalog/schema.hpp"
 
+#include <boost/hana/accessors.hpp>
 #include <boost/hana/at.hpp>
-#include <boost/hana/members.hpp>
+#include <boost/hana/second.hpp>
 #include <boost/hana/unpack.hpp>
 
 #include <tuple>
@@ -20,11 +21,14 @@ concept Reflected = requires {
 };
 
 namespace detail {
+// hana::members() copies every field into a tuple; accessors reach the member itself.
+template <std::size_t I, class Row>
+const auto& member(const Row& r) {
+    return boost::hana::second(boost::hana::at_c<I>(boost::hana::accessors<Row>()))(r);
+}
 template <class Row, std::size_t... I>
 auto key_of(const Row& r, std::index_sequence<I...>) {
-    auto members = boost::hana::members(r);
-    return std::tuple<std::decay_t<decltype(boost::hana::at_c<I>(members))>...>{
-        boost::hana::at_c<I>(members)...};
+    return std::tuple<std::decay_t<decltype(member<I>(r))>...>{member<I>(r)...};
 }
 } // namespace detail
 
@@ -37,11 +41,31 @@ auto key_of(const Row& r) {
 template <Reflected Row>
 using Key = decltype(key_of(std::declval<const Row&>()));
 
-// The first N fields of a key: what `scan` accepts to list, say, one repo's refs.
-template <Reflected Row, std::size_t N>
-using KeyPrefix = decltype([]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple<std::tuple_element_t<I, Key<Row>>...>{};
-}(std::make_index_sequence<N>{}));
+// Field I of a row, by position in its Hana description.
+template <std::size_t I, Reflected Row>
+const auto& field(const Row& r) {
+    return detail::member<I>(r);
+}
+template <Reflected Row, std::size_t I>
+using Field = std::decay_t<decltype(field<I>(std::declval<const Row&>()))>;
+
+// The secondary indexes a table declares, as an index_sequence of field positions.
+template <class Row, class Seq = std::make_index_sequence<table<Row>::indexes.size()>>
+struct indexes_of;
+template <class Row, std::size_t... N>
+struct indexes_of<Row, std::index_sequence<N...>> {
+    using type = std::index_sequence<table<Row>::indexes[N]...>;
+};
+template <Reflected Row>
+using Indexes = typename indexes_of<Row>::type;
+
+template <Reflected Row, std::size_t I>
+constexpr bool is_indexed = [] {
+    for (auto i : table<Row>::indexes)
+        if (i == I)
+            return true;
+    return false;
+}();
 
 template <class Tuple, class Prefix>
 constexpr bool is_prefix_of_v = [] {

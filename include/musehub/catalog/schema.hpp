@@ -1,15 +1,18 @@
 #pragma once
 // The catalog's tables, each described once as a Hana-reflected row struct plus a `table`
-// entry naming it and saying how many leading fields form its primary key. The memory
-// catalog derives its containers, the SQL catalogs their DDL and statements, and the tests
-// their printing from these descriptions, so adding a column is a one-line change here.
+// entry: its name, how many leading fields form its primary key, and which other fields are
+// indexed for `find_by`. The memory catalog derives its maps and indexes, the SQL catalogs
+// their DDL and statements, and the tests their printing from these descriptions, so adding
+// a column is a one-line change here.
 
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/digest.hpp"
 #include "musehub/core/model.hpp"
+#include "musehub/core/time.hpp"
 
 #include <boost/hana/adapt_struct.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,24 +21,61 @@
 
 namespace musehub::catalog {
 
-// Which table a row type is, and its primary key: the first `key_size` fields.
+// The shape of a table: the first `Key` fields are the primary key; `Indexed` are the
+// positions of further fields that `find_by` may query.
+template <std::size_t Key, std::size_t... Indexed>
+struct keyed {
+    static constexpr std::size_t key_size = Key;
+    static constexpr std::array<std::size_t, sizeof...(Indexed)> indexes{Indexed...};
+};
+
 template <class Row>
 struct table;
 
-// One row per distinct object, global across repos.
+struct RepoRow {
+    std::string repo{};
+    std::string default_branch{};
+    friend bool operator==(const RepoRow&, const RepoRow&) = default;
+};
+template <>
+struct table<RepoRow> : keyed<1> {
+    static constexpr std::string_view name = "repos";
+};
+
+// One row per distinct object, global across repos. `created_at` gives a fresh upload a grace
+// period before GC may take it, so bytes uploaded ahead of their push are not collected.
 struct ObjectRow {
     ObjectId object_id{};
     std::uint64_t size{}; // raw bytes
+    TimePoint created_at{};
     friend bool operator==(const ObjectRow&, const ObjectRow&) = default;
 };
 template <>
-struct table<ObjectRow> {
+struct table<ObjectRow> : keyed<1> {
     static constexpr std::string_view name = "objects";
-    static constexpr std::size_t key_size = 1;
 };
 
-// Where an object's bytes are: one ranged read of `length` bytes at `offset` in `container`
-// (a pack key, or a loose object's own key with offset 0).
+// A unit of stored bytes: a pack (v1 bundle or v2 MPack) or a loose object. The key is
+// unique per upload, so a key GC retires can never be written again by a later upload.
+enum class ContainerFormat : std::uint8_t { v1_bundle = 1, v2_pack = 2, loose = 3 };
+
+struct ContainerRow {
+    std::string container{}; // object-store key
+    PackId pack{};           // SHA-256 of the bytes
+    ContainerFormat format{};
+    std::uint64_t size{};
+    std::uint64_t objects{};
+    std::uint64_t commits{};
+    std::uint64_t snapshots{};
+    TimePoint created_at{};
+    friend bool operator==(const ContainerRow&, const ContainerRow&) = default;
+};
+template <>
+struct table<ContainerRow> : keyed<1> {
+    static constexpr std::string_view name = "containers";
+};
+
+// Where an object's bytes are: one ranged read of `length` bytes at `offset` in `container`.
 struct LocationRow {
     ObjectId object_id{};
     std::string container{};
@@ -46,34 +86,22 @@ struct LocationRow {
     friend bool operator==(const LocationRow&, const LocationRow&) = default;
 };
 template <>
-struct table<LocationRow> {
+struct table<LocationRow> : keyed<1, /*container*/ 1> {
     static constexpr std::string_view name = "locations";
-    static constexpr std::size_t key_size = 1;
 };
 
-struct PackRow {
-    PackId pack{};
-    std::string key{}; // object-store key
-    std::uint64_t size{};
-    std::uint64_t objects{};
-    friend bool operator==(const PackRow&, const PackRow&) = default;
-};
-template <>
-struct table<PackRow> {
-    static constexpr std::string_view name = "packs";
-    static constexpr std::size_t key_size = 1;
-};
-
-// Per-repo membership: a repo may serve exactly the objects, snapshots and commits it refers to.
+// Per-repo membership: a repo may serve exactly the objects, snapshots and commits it refers
+// to. `touched` is refreshed by every push that uses the row; GC deletes a ref only if it is
+// unchanged since GC read it, so a push racing GC always keeps what it uses.
 struct ObjectRefRow {
     std::string repo{};
     ObjectId object_id{};
+    TimePoint touched{};
     friend bool operator==(const ObjectRefRow&, const ObjectRefRow&) = default;
 };
 template <>
-struct table<ObjectRefRow> {
+struct table<ObjectRefRow> : keyed<2, /*object_id*/ 1> {
     static constexpr std::string_view name = "object_refs";
-    static constexpr std::size_t key_size = 2;
 };
 
 struct SnapshotRow {
@@ -83,20 +111,19 @@ struct SnapshotRow {
     friend bool operator==(const SnapshotRow&, const SnapshotRow&) = default;
 };
 template <>
-struct table<SnapshotRow> {
+struct table<SnapshotRow> : keyed<1> {
     static constexpr std::string_view name = "snapshots";
-    static constexpr std::size_t key_size = 1;
 };
 
 struct SnapshotRefRow {
     std::string repo{};
     SnapshotId snapshot_id{};
+    TimePoint touched{};
     friend bool operator==(const SnapshotRefRow&, const SnapshotRefRow&) = default;
 };
 template <>
-struct table<SnapshotRefRow> {
+struct table<SnapshotRefRow> : keyed<2, /*snapshot_id*/ 1> {
     static constexpr std::string_view name = "snapshot_refs";
-    static constexpr std::size_t key_size = 2;
 };
 
 struct CommitRow {
@@ -108,54 +135,71 @@ struct CommitRow {
     friend bool operator==(const CommitRow&, const CommitRow&) = default;
 };
 template <>
-struct table<CommitRow> {
+struct table<CommitRow> : keyed<1> {
     static constexpr std::string_view name = "commits";
-    static constexpr std::size_t key_size = 1;
 };
 
 struct CommitRefRow {
     std::string repo{};
     CommitId commit_id{};
+    TimePoint touched{};
     friend bool operator==(const CommitRefRow&, const CommitRefRow&) = default;
 };
 template <>
-struct table<CommitRefRow> {
+struct table<CommitRefRow> : keyed<2, /*commit_id*/ 1> {
     static constexpr std::string_view name = "commit_refs";
-    static constexpr std::size_t key_size = 2;
 };
 
 template <>
-struct table<Branch> {
+struct table<Branch> : keyed<2> {
     static constexpr std::string_view name = "branches";
-    static constexpr std::size_t key_size = 2;
 };
 
-struct RepoRow {
-    std::string repo{};
-    std::string default_branch{};
-    friend bool operator==(const RepoRow&, const RepoRow&) = default;
+// A container whose bytes are to be deleted once `since` is older than the grace period
+// (which lets in-flight readers finish). Written in the same transaction that removed the
+// container's last location.
+struct TombstoneRow {
+    std::string container{};
+    TimePoint since{};
+    friend bool operator==(const TombstoneRow&, const TombstoneRow&) = default;
 };
 template <>
-struct table<RepoRow> {
-    static constexpr std::string_view name = "repos";
-    static constexpr std::size_t key_size = 1;
+struct table<TombstoneRow> : keyed<1> {
+    static constexpr std::string_view name = "tombstones";
+};
+
+// A fetch pack built for (repo, request), kept until `expires_at`.
+struct FetchCacheRow {
+    std::string repo{};
+    std::string request{}; // hex digest of the sorted want and have sets
+    std::string container{};
+    TimePoint expires_at{};
+    friend bool operator==(const FetchCacheRow&, const FetchCacheRow&) = default;
+};
+template <>
+struct table<FetchCacheRow> : keyed<2> {
+    static constexpr std::string_view name = "fetch_cache";
 };
 
 // Every table, in dependency order (rows that others point at come first).
-using Schema = std::tuple<RepoRow, ObjectRow, PackRow, LocationRow, ObjectRefRow, SnapshotRow,
-                          SnapshotRefRow, CommitRow, CommitRefRow, Branch>;
+using Schema =
+    std::tuple<RepoRow, ObjectRow, ContainerRow, LocationRow, ObjectRefRow, SnapshotRow,
+               SnapshotRefRow, CommitRow, CommitRefRow, Branch, TombstoneRow, FetchCacheRow>;
 
 } // namespace musehub::catalog
 
 // Reflection: the field lists the codecs, catalogs and printers derive everything from.
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRow, object_id, size);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::RepoRow, repo, default_branch);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRow, object_id, size, created_at);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ContainerRow, container, pack, format, size, objects,
+                        commits, snapshots, created_at);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::LocationRow, object_id, container, offset, length,
                         encoding, raw_size);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::PackRow, pack, key, size, objects);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRefRow, repo, object_id);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRefRow, repo, object_id, touched);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRow, snapshot_id, entries, record);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRefRow, repo, snapshot_id);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRefRow, repo, snapshot_id, touched);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRow, commit_id, snapshot_id, parent, parent2,
                         record);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRefRow, repo, commit_id);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::RepoRow, repo, default_branch);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRefRow, repo, commit_id, touched);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::TombstoneRow, container, since);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::FetchCacheRow, repo, request, container, expires_at);

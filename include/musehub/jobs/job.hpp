@@ -1,6 +1,8 @@
 #pragma once
 // Jobs: follow-up work a push or an operator schedules, run by workers with leases.
 
+#include "musehub/core/time.hpp"
+
 #include <boost/hana/adapt_struct.hpp>
 
 #include <chrono>
@@ -9,13 +11,6 @@
 #include <string_view>
 
 namespace musehub {
-
-using Clock = std::chrono::system_clock;
-using TimePoint = std::chrono::time_point<Clock, std::chrono::milliseconds>;
-
-inline TimePoint now_ms() {
-    return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now());
-}
 
 enum class JobKind : std::uint8_t { index, gc, consolidate, fetch_prebuild };
 enum class JobState : std::uint8_t { queued, running, done, failed };

@@ -1,20 +1,22 @@
 #pragma once
-// In-memory Catalog: one ordered map per reflected table, derived from catalog/schema.hpp.
-// A shared mutex gives readers concurrency and writers serial order; transact() holds the
-// write lock for its whole body and undoes every effect if the body throws.
+// In-memory Catalog: one ordered map per reflected table plus one ordered set per declared
+// secondary index, all derived from catalog/schema.hpp. A shared mutex gives readers
+// concurrency and writers serial order; transact() holds the write lock for its whole body and
+// undoes every effect if the body throws.
 
 #include "musehub/catalog/concept.hpp"
 
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 namespace musehub::memory {
 
 namespace detail {
-// Orders keys, and compares a key with any shorter prefix of it, so one map serves both
-// point lookups and prefix scans.
+// Orders tuples, and compares a tuple with any shorter prefix of it, so one ordered container
+// serves both point lookups and prefix ranges.
 struct PrefixLess {
     using is_transparent = void;
     template <class A, class B>
@@ -36,8 +38,38 @@ struct PrefixLess {
     }
 };
 
-template <class Row>
-using Table = std::map<catalog::Key<Row>, Row, PrefixLess>;
+// (indexed field, primary key) pairs, so find_by is a prefix range on the field.
+template <class Row, std::size_t I>
+using Index = std::set<std::tuple<catalog::Field<Row, I>, catalog::Key<Row>>, PrefixLess>;
+
+template <class Row, class Seq = catalog::Indexes<Row>>
+struct Table;
+template <class Row, std::size_t... I>
+struct Table<Row, std::index_sequence<I...>> {
+    std::map<catalog::Key<Row>, Row, PrefixLess> rows;
+    std::tuple<Index<Row, I>...> indexes;
+
+    template <std::size_t F>
+    Index<Row, F>& index() {
+        return std::get<Index<Row, F>>(indexes);
+    }
+    // Sets (or, with nullopt, deletes) the row at `key`, keeping every index in step.
+    // Returns the row that was there.
+    std::optional<Row> assign(const catalog::Key<Row>& key, const std::optional<Row>& value) {
+        std::optional<Row> old;
+        auto it = rows.find(key);
+        if (it != rows.end()) {
+            old = std::move(it->second);
+            (index<I>().erase({catalog::field<I>(*old), key}), ...);
+            rows.erase(it);
+        }
+        if (value) {
+            rows.emplace(key, *value);
+            (index<I>().emplace(catalog::field<I>(*value), key), ...);
+        }
+        return old;
+    }
+};
 
 template <class Schema>
 struct Tables;
@@ -52,29 +84,30 @@ struct Tables<std::tuple<Rows...>> {
 } // namespace detail
 
 class Catalog {
+    using Undo = std::vector<std::function<void()>>;
+
     // The operations, on tables the caller has locked; `undo` (when set) records inverses.
     class Ops {
     public:
-        Ops(detail::Tables<catalog::Schema>& t, std::vector<std::function<void()>>* undo)
-            : t_(t), undo_(undo) {}
+        Ops(detail::Tables<catalog::Schema>& t, Undo* undo) : t_(t), undo_(undo) {}
 
         template <catalog::Reflected Row>
         std::size_t insert(std::span<const Row> rows) {
             auto& table = t_.template of<Row>();
             std::size_t added = 0;
             for (const auto& r : rows) {
-                auto [it, fresh] = table.try_emplace(catalog::key_of(r), r);
-                if (fresh) {
-                    ++added;
-                    record([&table, k = it->first] { table.erase(k); });
-                }
+                auto key = catalog::key_of(r);
+                if (table.rows.count(key))
+                    continue;
+                assign<Row>(key, r);
+                ++added;
             }
             return added;
         }
         template <catalog::Reflected Row>
         void upsert(std::span<const Row> rows) {
             for (const auto& r : rows)
-                put<Row>(catalog::key_of(r), r);
+                assign<Row>(catalog::key_of(r), r);
         }
         template <catalog::Reflected Row>
         std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) const {
@@ -82,8 +115,9 @@ class Catalog {
             std::vector<std::optional<Row>> out;
             out.reserve(keys.size());
             for (const auto& k : keys) {
-                auto it = table.find(k);
-                out.push_back(it == table.end() ? std::nullopt : std::optional<Row>(it->second));
+                auto it = table.rows.find(k);
+                out.push_back(it == table.rows.end() ? std::nullopt
+                                                     : std::optional<Row>(it->second));
             }
             return out;
         }
@@ -93,20 +127,48 @@ class Catalog {
             std::vector<bool> out;
             out.reserve(keys.size());
             for (const auto& k : keys)
-                out.push_back(table.count(k) > 0);
+                out.push_back(table.rows.count(k) > 0);
+            return out;
+        }
+        template <catalog::Reflected Row, std::size_t I>
+        requires catalog::is_indexed<Row, I> std::vector<Row>
+        find_by(std::span<const catalog::Field<Row, I>> values)
+        const {
+            auto& table = t_.template of<Row>();
+            auto& index = table.template index<I>();
+            std::vector<Row> out;
+            for (const auto& v : values) {
+                auto [lo, hi] = index.equal_range(std::tuple<const catalog::Field<Row, I>&>(v));
+                for (auto it = lo; it != hi; ++it)
+                    out.push_back(table.rows.at(std::get<1>(*it)));
+            }
             return out;
         }
         template <catalog::Reflected Row>
         std::size_t erase(std::span<const catalog::Key<Row>> keys) {
             std::size_t n = 0;
             for (const auto& k : keys)
-                n += put<Row>(k, std::nullopt) ? 1 : 0;
+                n += assign<Row>(k, std::nullopt) ? 1 : 0;
+            return n;
+        }
+        template <catalog::Reflected Row>
+        std::size_t erase_exact(std::span<const Row> rows) {
+            auto& table = t_.template of<Row>();
+            std::size_t n = 0;
+            for (const auto& r : rows) {
+                auto key = catalog::key_of(r);
+                auto it = table.rows.find(key);
+                if (it == table.rows.end() || !(it->second == r))
+                    continue;
+                assign<Row>(key, std::nullopt);
+                ++n;
+            }
             return n;
         }
         template <catalog::Reflected Row, class Prefix>
         std::vector<Row> scan(const Prefix& prefix) const {
             auto& table = t_.template of<Row>();
-            auto [lo, hi] = table.equal_range(prefix);
+            auto [lo, hi] = table.rows.equal_range(prefix);
             std::vector<Row> out;
             for (auto it = lo; it != hi; ++it)
                 out.push_back(it->second);
@@ -116,43 +178,27 @@ class Catalog {
         bool compare_and_swap(const catalog::Key<Row>& key, const std::optional<Row>& expected,
                               const std::optional<Row>& desired) {
             auto& table = t_.template of<Row>();
-            auto it = table.find(key);
-            bool matches =
-                expected ? (it != table.end() && it->second == *expected) : it == table.end();
+            auto it = table.rows.find(key);
+            bool matches = expected ? (it != table.rows.end() && it->second == *expected)
+                                    : it == table.rows.end();
             if (!matches)
                 return false;
-            put<Row>(key, desired);
+            assign<Row>(key, desired);
             return true;
         }
 
     private:
-        // Sets or deletes one row, recording how to restore the old state. True if a row existed.
+        // Every change goes through here, so the undo log and the indexes stay exact.
         template <class Row>
-        bool put(const catalog::Key<Row>& key, const std::optional<Row>& value) {
+        std::optional<Row> assign(const catalog::Key<Row>& key, const std::optional<Row>& value) {
             auto& table = t_.template of<Row>();
-            auto it = table.find(key);
-            std::optional<Row> old;
-            if (it != table.end())
-                old = it->second;
-            if (value)
-                table.insert_or_assign(key, *value);
-            else if (it != table.end())
-                table.erase(it);
-            if (old || value)
-                record([&table, key, old] {
-                    if (old)
-                        table.insert_or_assign(key, *old);
-                    else
-                        table.erase(key);
-                });
-            return old.has_value();
-        }
-        void record(std::function<void()> f) {
+            auto old = table.assign(key, value);
             if (undo_)
-                undo_->push_back(std::move(f));
+                undo_->push_back([&table, key, old] { table.assign(key, old); });
+            return old;
         }
         detail::Tables<catalog::Schema>& t_;
-        std::vector<std::function<void()>>* undo_;
+        Undo* undo_;
     };
 
 public:
@@ -175,9 +221,19 @@ public:
     std::vector<bool> contains(std::span<const catalog::Key<Row>> keys) const {
         return read([&](Ops& o) { return o.template contains<Row>(keys); });
     }
+    template <catalog::Reflected Row, std::size_t I>
+    requires catalog::is_indexed<Row, I> std::vector<Row>
+    find_by(std::span<const catalog::Field<Row, I>> values)
+    const {
+        return read([&](Ops& o) { return o.template find_by<Row, I>(values); });
+    }
     template <catalog::Reflected Row>
     std::size_t erase(std::span<const catalog::Key<Row>> keys) {
         return write([&](Ops& o) { return o.template erase<Row>(keys); });
+    }
+    template <catalog::Reflected Row>
+    std::size_t erase_exact(std::span<const Row> rows) {
+        return write([&](Ops& o) { return o.erase_exact(rows); });
     }
     template <catalog::Reflected Row, class Prefix>
     std::vector<Row> scan(const Prefix& prefix) const {
@@ -194,7 +250,7 @@ public:
     template <class Fn>
     auto transact(Fn&& fn) {
         std::unique_lock lock(mutex_);
-        std::vector<std::function<void()>> undo;
+        Undo undo;
         Ops ops(tables_, &undo);
         try {
             return fn(ops);
