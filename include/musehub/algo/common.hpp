@@ -1,0 +1,163 @@
+#pragma once
+// Building blocks the algorithms share: batching, catalog reads in the shapes the algorithms
+// need (parents for graph walks, records decoded), per-phase timing, and unique storage keys.
+
+#include "musehub/catalog/concept.hpp"
+#include "musehub/core/dag.hpp"
+#include "musehub/core/digest.hpp"
+#include "musehub/store/keys.hpp"
+#include "musehub/wire/v1.hpp"
+
+#include <range/v3/view/chunk.hpp>
+
+#include <chrono>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace musehub::algo {
+
+// Calls fn(span) for consecutive slices of at most `n` elements.
+template <class T, class Fn>
+void for_batches(std::span<const T> items, std::size_t n, Fn&& fn) {
+    for (auto chunk :
+         items | ranges::views::chunk(static_cast<std::ptrdiff_t>(std::max<std::size_t>(n, 1))))
+        fn(std::span<const T>(&*chunk.begin(), static_cast<std::size_t>(ranges::distance(chunk))));
+}
+template <class T, class Fn>
+void for_batches(const std::vector<T>& items, std::size_t n, Fn&& fn) {
+    for_batches(std::span<const T>(items), n, std::forward<Fn>(fn));
+}
+
+// Time spent in each named phase, in order (index jobs and benchmarks report it).
+class PhaseTimes {
+public:
+    struct Phase {
+        std::string name;
+        double ms = 0;
+    };
+    // Runs fn, adding its duration to `name`.
+    template <class Fn>
+    decltype(auto) time(const std::string& name, Fn&& fn) {
+        auto t0 = std::chrono::steady_clock::now();
+        struct Add {
+            PhaseTimes& self;
+            const std::string& name;
+            std::chrono::steady_clock::time_point t0;
+            ~Add() {
+                self.add(name, std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - t0)
+                                   .count());
+            }
+        } add{*this, name, t0};
+        return fn();
+    }
+    void add(const std::string& name, double ms) {
+        for (auto& p : phases_)
+            if (p.name == name)
+                return void(p.ms += ms);
+        phases_.push_back({name, ms});
+    }
+    double ms(const std::string& name) const {
+        for (const auto& p : phases_)
+            if (p.name == name)
+                return p.ms;
+        return 0;
+    }
+    double total() const {
+        double t = 0;
+        for (const auto& p : phases_)
+            t += p.ms;
+        return t;
+    }
+    const std::vector<Phase>& phases() const { return phases_; }
+
+private:
+    std::vector<Phase> phases_;
+};
+
+// A fresh suffix for storage keys: every upload gets a key no earlier or later upload uses, so
+// bytes GC has retired can never be overwritten by, or mistaken for, a re-upload.
+inline std::string nonce() {
+    thread_local std::mt19937_64 rng{
+        std::random_device{}() ^
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(16, '0');
+    auto v = rng();
+    for (auto& c : s)
+        c = digits[v & 15], v >>= 4;
+    return s;
+}
+
+inline std::string container_key(const PackId& pack) {
+    return keys::fanned("packs", pack.digest, "-" + nonce());
+}
+inline std::string fetch_cache_key(const PackId& pack) {
+    return keys::fanned("fetch", pack.digest, "-" + nonce());
+}
+
+// Parents from the catalog, for core/dag.hpp walks: one batched lookup per call.
+template <Catalog C>
+auto catalog_parents(const C& catalog) {
+    return [&catalog](std::span<const CommitId> ids) {
+        std::vector<catalog::Key<catalog::CommitRow>> keys(ids.begin(), ids.end());
+        std::vector<std::pair<CommitId, std::vector<CommitId>>> out;
+        out.reserve(ids.size());
+        for (auto& row : catalog.template find<catalog::CommitRow>(keys))
+            if (row) {
+                std::vector<CommitId> ps;
+                if (row->parent)
+                    ps.push_back(*row->parent);
+                if (row->parent2)
+                    ps.push_back(*row->parent2);
+                out.emplace_back(row->commit_id, std::move(ps));
+            }
+        return out;
+    };
+}
+
+// Parents from a pack first, then the catalog: walks over history that is half pushed.
+template <Catalog C>
+auto pack_then_catalog_parents(const C& catalog, const Pack& pack) {
+    return [&catalog, in_pack = InMemoryParents(pack.commits)](std::span<const CommitId> ids) {
+        auto out = in_pack(ids);
+        std::unordered_set<CommitId> found;
+        for (const auto& [id, _] : out)
+            found.insert(id);
+        std::vector<CommitId> rest;
+        for (const auto& id : ids)
+            if (!found.count(id))
+                rest.push_back(id);
+        if (!rest.empty())
+            for (auto& p : catalog_parents(catalog)(rest))
+                out.push_back(std::move(p));
+        return out;
+    };
+}
+
+// Records are kept as the v1 wire spells them (see catalog/schema.hpp).
+inline const wire::v1 record_codec{};
+
+template <class Record>
+Record decode_stored(BytesView record, const Limits& limits) {
+    return record_codec.decode_record<Record>(record, limits);
+}
+
+// Keys for a set of ids (std::tuple<Id>), for batched find/contains.
+template <class Id>
+std::vector<std::tuple<Id>> keys_of(std::span<const Id> ids) {
+    return {ids.begin(), ids.end()};
+}
+template <class Id>
+std::vector<std::tuple<std::string, Id>> repo_keys(std::string_view repo, std::span<const Id> ids) {
+    std::vector<std::tuple<std::string, Id>> keys;
+    keys.reserve(ids.size());
+    for (const auto& id : ids)
+        keys.emplace_back(std::string(repo), id);
+    return keys;
+}
+
+} // namespace musehub::algo

@@ -1,0 +1,515 @@
+#pragma once
+// Push: every transport (pack push, stream push, presigned push, index job) ends here.
+//
+//   verify  -> every object hash, snapshot id, commit id and signature (algo/verify.hpp)
+//   store   -> the container's bytes, under a key no other upload uses, before any row
+//   objects -> object and location rows, and a ref for this repo, in short batched transactions
+//   check   -> closure (parents, snapshots, every object of every new snapshot registered and its
+//              bytes present) and fast-forward, by batched reads, before writing history
+//   history -> refs (touched now) and snapshot and commit rows, in batched transactions
+//   branch  -> compare-and-swap, retried against concurrent pushes, in a transaction that also
+//              proves the new head is still registered
+//   jobs    -> follow-up work, enqueued idempotently
+//
+// Every write transaction bumps the repo's epoch; GC deletes only if the epoch it scanned at
+// is still current (algo/gc.hpp). Bad input fails before the first write, so it leaves the hub
+// exactly as it was.
+
+#include "musehub/algo/verify.hpp"
+#include "musehub/jobs/concept.hpp"
+#include "musehub/store/batch.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace musehub::algo {
+
+using namespace musehub::catalog;
+
+struct StoredObjects {
+    std::string container;   // where fresh bytes went; empty when every object was known
+    std::size_t objects = 0; // distinct objects in the pack
+    std::size_t fresh = 0;   // of those, new to the hub
+    std::uint64_t bytes = 0; // bytes written to the store
+};
+
+enum class PushOutcome { created, fast_forward, forced, unchanged };
+
+constexpr std::string_view to_string(PushOutcome o) noexcept {
+    switch (o) {
+    case PushOutcome::created:
+        return "created";
+    case PushOutcome::fast_forward:
+        return "fast-forward";
+    case PushOutcome::forced:
+        return "forced";
+    case PushOutcome::unchanged:
+        return "unchanged";
+    }
+    return "unknown";
+}
+
+struct PushResult {
+    std::string repo;
+    std::string branch;
+    CommitId head;
+    std::optional<CommitId> previous;
+    PushOutcome outcome = PushOutcome::unchanged;
+    std::size_t commits = 0, commits_new = 0;
+    std::size_t snapshots = 0, snapshots_new = 0;
+    StoredObjects stored;
+    PhaseTimes times;
+};
+
+namespace detail {
+struct Retry {}; // a row this push counted on vanished under it (GC): go again
+
+// Bumps the repo's epoch inside a write transaction, creating the repo on first use.
+template <class Tx>
+void bump_epoch(Tx& tx, const std::string& repo, const std::string& default_branch) {
+    Key<RepoRow> key{repo};
+    auto row = tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+    RepoRow next = row ? *row : RepoRow{repo, default_branch, 0};
+    ++next.epoch;
+    if (!tx.template compare_and_swap<RepoRow>(key, row, next))
+        fail(errc::conflict, "repo '" + repo + "' changed inside a transaction");
+}
+
+inline void validate_name(std::string_view what, std::string_view name) {
+    if (name.empty() || name.size() > 255 || name.find('\0') != std::string_view::npos ||
+        !is_valid_utf8(name))
+        fail(errc::invalid_argument, std::string(what) +
+                                         " must be 1-255 bytes of UTF-8 without NUL: '" +
+                                         std::string(name.substr(0, 80)) + "'");
+}
+
+inline std::string list_ids(const std::vector<std::string>& ids, std::size_t max = 5) {
+    std::string s;
+    for (std::size_t i = 0; i < ids.size() && i < max; ++i)
+        s += (i ? ", " : "") + ids[i];
+    if (ids.size() > max)
+        s += ", … (" + std::to_string(ids.size() - max) + " more)";
+    return s;
+}
+
+// The commit a push moves its branch to: the pack's branch_heads entry, else its only tip.
+inline CommitId pick_head(const Pack& pack, const std::string& branch) {
+    if (auto it = pack.branch_heads.find(branch); it != pack.branch_heads.end())
+        return it->second;
+    if (pack.commits.empty())
+        fail(errc::invalid_argument, "push to '" + branch + "' carries no commits");
+    std::unordered_set<CommitId> parents;
+    for (const auto& c : pack.commits)
+        for (const auto& p : c.parents())
+            parents.insert(p);
+    std::vector<CommitId> tips;
+    for (const auto& c : pack.commits)
+        if (!parents.count(c.commit_id))
+            tips.push_back(c.commit_id);
+    std::sort(tips.begin(), tips.end());
+    tips.erase(std::unique(tips.begin(), tips.end()), tips.end());
+    if (tips.size() != 1)
+        fail(errc::invalid_argument, "push to '" + branch + "' has " + std::to_string(tips.size()) +
+                                         " tips and no branch_heads entry naming the head");
+    return tips[0];
+}
+} // namespace detail
+
+// Stores the bytes of a container whose objects `pack.objects` view, and registers those
+// objects for `repo`. With `existing`, the bytes are already in the store under that key (an
+// index job): nothing is uploaded. Objects the hub already has are not stored again.
+template <class H>
+StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, BytesView container,
+                            ContainerFormat format, PhaseTimes& times,
+                            const std::string* existing = nullptr) {
+    StoredObjects out;
+    if (pack.objects.empty())
+        return out;
+    auto& cat = hub.catalog();
+    const auto& opt = hub.options();
+
+    // Distinct objects, each with its place in the container.
+    std::vector<const PackObject*> objects;
+    std::vector<ObjectId> ids;
+    {
+        std::unordered_set<ObjectId> seen;
+        for (const auto& o : pack.objects)
+            if (seen.insert(o.id).second)
+                objects.push_back(&o), ids.push_back(o.id);
+    }
+    out.objects = ids.size();
+    auto offset_of = [&](const PackObject& o) -> std::uint64_t {
+        auto off = o.stored.data() - container.data();
+        if (off < 0 || static_cast<std::size_t>(off) + o.stored.size() > container.size())
+            fail(errc::invalid_argument,
+                 "object " + o.id.hex() + " does not lie inside its container");
+        return static_cast<std::uint64_t>(off);
+    };
+
+    for (int attempt = 0;; ++attempt) {
+        std::vector<bool> known;
+        times.time("object rows", [&] {
+            for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+                auto k = cat.template contains<ObjectRow>(keys_of(batch));
+                known.insert(known.end(), k.begin(), k.end());
+            });
+        });
+        bool any_fresh = std::find(known.begin(), known.end(), false) != known.end();
+        std::string key;
+        if (any_fresh) {
+            if (existing)
+                key = *existing;
+            else {
+                key = container_key(PackId{sha256(container)});
+                times.time("store bytes", [&] { hub.store().put(key, container); });
+                out.bytes = container.size();
+            }
+        }
+        try {
+            times.time("object rows", [&] {
+                auto now = hub.now();
+                if (!key.empty()) {
+                    ContainerRow row{key,
+                                     PackId{sha256(container)},
+                                     format,
+                                     container.size(),
+                                     ids.size(),
+                                     pack.commits.size(),
+                                     pack.snapshots.size(),
+                                     now};
+                    cat.transact([&](auto& tx) {
+                        detail::bump_epoch(tx, repo, "main");
+                        return tx.insert(std::span<const ContainerRow>(&row, 1));
+                    });
+                }
+                std::size_t fresh = 0;
+                for (std::size_t first = 0; first < objects.size(); first += opt.batch_rows) {
+                    auto n = std::min(opt.batch_rows, objects.size() - first);
+                    std::span<const ObjectId> batch(ids.data() + first, n);
+                    fresh += cat.transact([&](auto& tx) {
+                        detail::bump_epoch(tx, repo, "main");
+                        auto present = tx.template contains<ObjectRow>(keys_of(batch));
+                        std::vector<ObjectRow> rows;
+                        std::vector<LocationRow> locations;
+                        for (std::size_t i = 0; i < n; ++i) {
+                            if (present[i])
+                                continue;
+                            if (key.empty())
+                                throw detail::Retry{}; // collected since we looked
+                            const auto& o = *objects[first + i];
+                            rows.push_back({o.id, o.raw_size, now});
+                            locations.push_back(
+                                {o.id, key, offset_of(o), o.stored.size(), o.encoding, o.raw_size});
+                        }
+                        std::vector<ObjectRefRow> refs;
+                        refs.reserve(n);
+                        for (const auto& id : batch)
+                            refs.push_back({repo, id, now});
+                        tx.insert(std::span<const ObjectRow>(rows));
+                        tx.insert(std::span<const LocationRow>(locations));
+                        tx.upsert(std::span<const ObjectRefRow>(refs));
+                        return rows.size();
+                    });
+                }
+                out.fresh = fresh;
+                // Concurrent pushes of the same objects: if every one of ours lost the race, our
+                // container holds nothing anyone points at: retire it now.
+                if (!key.empty() && !existing)
+                    cat.transact([&](auto& tx) {
+                        std::string k = key;
+                        if (!tx.template find_by<LocationRow, 1>(
+                                   std::span<const std::string>(&k, 1))
+                                 .empty())
+                            return 0;
+                        tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{key}});
+                        TombstoneRow t{key, now};
+                        return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
+                    });
+            });
+            out.container = key;
+            return out;
+        } catch (const detail::Retry&) {
+            if (attempt >= 3)
+                fail(errc::conflict,
+                     "objects kept vanishing while being registered (GC race); retry the push");
+        }
+    }
+}
+
+// Registers the commits and snapshots of `pack` for `repo` and moves `branch` to the pack's
+// head. The objects must already be registered (store_objects, or an earlier upload).
+template <class H>
+PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
+                            const std::string& branch, bool force, PhaseTimes times = {}) {
+    detail::validate_name("repo", repo);
+    detail::validate_name("branch", branch);
+    auto& cat = hub.catalog();
+    const auto& opt = hub.options();
+    PushResult r;
+    r.repo = repo;
+    r.branch = branch;
+    r.commits = pack.commits.size();
+    r.snapshots = pack.snapshots.size();
+    r.head = detail::pick_head(pack, branch);
+
+    std::unordered_map<CommitId, const Commit*> commits;
+    for (const auto& c : pack.commits)
+        commits.emplace(c.commit_id, &c);
+    std::unordered_map<SnapshotId, const Snapshot*> snapshots;
+    for (const auto& s : pack.snapshots)
+        snapshots.emplace(s.snapshot_id, &s);
+    if (!commits.count(r.head)) {
+        auto known =
+            cat.template contains<CommitRefRow>(std::vector<Key<CommitRefRow>>{{repo, r.head}});
+        if (!known[0])
+            fail(errc::unknown_parent,
+                 "head " + r.head.hex() + " is neither in the push nor in repo '" + repo + "'");
+    }
+
+    // ---- check: what the repo has, and whether the new history is closed over it -----------
+    std::vector<const Commit*> fresh_commits;
+    std::vector<const Snapshot*> fresh_snapshots;
+    std::vector<CommitId> external_parents;
+    std::vector<SnapshotId> external_snapshots;
+    std::vector<ObjectId> objects;
+    times.time("check", [&] {
+        std::vector<CommitId> cids;
+        for (const auto& c : pack.commits)
+            cids.push_back(c.commit_id);
+        auto known_c =
+            cat.template contains<CommitRefRow>(repo_keys(repo, std::span<const CommitId>(cids)));
+        for (std::size_t i = 0; i < cids.size(); ++i)
+            if (!known_c[i])
+                fresh_commits.push_back(&pack.commits[i]);
+        std::vector<SnapshotId> sids;
+        for (const auto& s : pack.snapshots)
+            sids.push_back(s.snapshot_id);
+        auto known_s = cat.template contains<SnapshotRefRow>(
+            repo_keys(repo, std::span<const SnapshotId>(sids)));
+        for (std::size_t i = 0; i < sids.size(); ++i)
+            if (!known_s[i])
+                fresh_snapshots.push_back(&pack.snapshots[i]);
+
+        std::unordered_set<CommitId> ext_p;
+        std::unordered_set<SnapshotId> ext_s;
+        for (const auto* c : fresh_commits) {
+            for (const auto& p : c->parents())
+                if (!commits.count(p))
+                    ext_p.insert(p);
+            if (!snapshots.count(c->snapshot_id))
+                ext_s.insert(c->snapshot_id);
+        }
+        external_parents.assign(ext_p.begin(), ext_p.end());
+        external_snapshots.assign(ext_s.begin(), ext_s.end());
+        auto have_p = cat.template contains<CommitRefRow>(
+            repo_keys(repo, std::span<const CommitId>(external_parents)));
+        std::vector<std::string> missing;
+        for (std::size_t i = 0; i < external_parents.size(); ++i)
+            if (!have_p[i])
+                missing.push_back(external_parents[i].hex());
+        if (!missing.empty())
+            fail(errc::unknown_parent,
+                 std::to_string(missing.size()) +
+                     " parent commit(s) are neither in the push nor in repo '" + repo +
+                     "': " + detail::list_ids(missing));
+        auto have_s = cat.template contains<SnapshotRefRow>(
+            repo_keys(repo, std::span<const SnapshotId>(external_snapshots)));
+        for (std::size_t i = 0; i < external_snapshots.size(); ++i)
+            if (!have_s[i])
+                missing.push_back(external_snapshots[i].hex());
+        if (!missing.empty())
+            fail(errc::missing_object,
+                 std::to_string(missing.size()) +
+                     " snapshot(s) named by pushed commits are neither in the push nor in repo '" +
+                     repo + "': " + detail::list_ids(missing));
+
+        // Every object of every new snapshot: registered, and its bytes present.
+        std::unordered_set<ObjectId> seen;
+        for (const auto* s : fresh_snapshots)
+            for (const auto& e : s->manifest)
+                if (seen.insert(e.object).second)
+                    objects.push_back(e.object);
+        std::vector<std::string> absent, bytes_missing;
+        std::unordered_map<std::string, std::vector<ObjectId>> by_container;
+        for_batches(objects, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+            auto locs = cat.template find<LocationRow>(keys_of(batch));
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (!locs[i])
+                    absent.push_back(batch[i].hex());
+                else
+                    by_container[locs[i]->container].push_back(batch[i]);
+            }
+        });
+        std::vector<std::string> containers;
+        for (const auto& [k, _] : by_container)
+            containers.push_back(k);
+        auto sizes_ = sizes(hub.store(), std::span<const std::string>(containers));
+        for (std::size_t i = 0; i < containers.size(); ++i)
+            if (!sizes_[i])
+                for (const auto& id : by_container[containers[i]])
+                    bytes_missing.push_back(id.hex());
+        if (!absent.empty() || !bytes_missing.empty())
+            fail(errc::missing_object,
+                 std::to_string(absent.size() + bytes_missing.size()) +
+                     " object(s) of the pushed snapshots are missing: " +
+                     std::to_string(absent.size()) + " not in the push or storage" +
+                     (absent.empty() ? "" : " (" + detail::list_ids(absent) + ")") + ", " +
+                     std::to_string(bytes_missing.size()) +
+                     " registered but their bytes are missing" +
+                     (bytes_missing.empty() ? "" : " (" + detail::list_ids(bytes_missing) + ")"));
+    });
+    r.commits_new = fresh_commits.size();
+    r.snapshots_new = fresh_snapshots.size();
+
+    // ---- fast-forward ---------------------------------------------------------------------
+    Key<Branch> branch_key{repo, branch};
+    auto read_branch = [&] {
+        return cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
+    };
+    auto parents = pack_then_catalog_parents(cat, pack);
+    auto decide = [&](const std::optional<Branch>& current) {
+        r.previous = current ? std::optional<CommitId>(current->head) : std::nullopt;
+        if (!current)
+            return PushOutcome::created;
+        if (current->head == r.head)
+            return PushOutcome::unchanged;
+        if (is_ancestor(current->head, r.head, parents))
+            return PushOutcome::fast_forward;
+        if (!force)
+            fail(errc::non_fast_forward,
+                 "branch '" + branch + "' of '" + repo + "' is at " + current->head.hex() + "; " +
+                     r.head.hex() + " does not descend from it (push with force to overwrite)");
+        return PushOutcome::forced;
+    };
+    auto current = read_branch();
+    times.time("check", [&] { r.outcome = decide(current); });
+
+    // ---- history rows ---------------------------------------------------------------------
+    auto now = hub.now();
+    times.time("refs", [&] {
+        // Touch what the new history stands on, so GC keeps it (and notices us), and prove it is
+        // still there.
+        cat.transact([&](auto& tx) {
+            detail::bump_epoch(tx, repo, branch);
+            std::vector<CommitRefRow> cr;
+            for (const auto& p : external_parents)
+                cr.push_back({repo, p, now});
+            std::vector<SnapshotRefRow> sr;
+            for (const auto& s : external_snapshots)
+                sr.push_back({repo, s, now});
+            auto pc = tx.template contains<CommitRow>(
+                keys_of(std::span<const CommitId>(external_parents)));
+            auto sc = tx.template contains<SnapshotRow>(
+                keys_of(std::span<const SnapshotId>(external_snapshots)));
+            if (std::find(pc.begin(), pc.end(), false) != pc.end() ||
+                std::find(sc.begin(), sc.end(), false) != sc.end())
+                fail(errc::conflict, "history this push builds on was collected while it was "
+                                     "checked; retry the push");
+            tx.upsert(std::span<const CommitRefRow>(cr));
+            tx.upsert(std::span<const SnapshotRefRow>(sr));
+            return 0;
+        });
+        for_batches(objects, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+            cat.transact([&](auto& tx) {
+                detail::bump_epoch(tx, repo, branch);
+                auto present = tx.template contains<ObjectRow>(keys_of(batch));
+                if (std::find(present.begin(), present.end(), false) != present.end())
+                    fail(errc::missing_object,
+                         "objects were collected while this push registered them; retry the push");
+                std::vector<ObjectRefRow> refs;
+                refs.reserve(batch.size());
+                for (const auto& id : batch)
+                    refs.push_back({repo, id, now});
+                tx.upsert(std::span<const ObjectRefRow>(refs));
+                return 0;
+            });
+        });
+    });
+    times.time("snapshots", [&] {
+        for_batches(std::span<const Snapshot* const>(fresh_snapshots), opt.batch_rows,
+                    [&](std::span<const Snapshot* const> batch) {
+                        std::vector<SnapshotRow> rows;
+                        std::vector<SnapshotRefRow> refs;
+                        for (const auto* s : batch) {
+                            rows.push_back({s->snapshot_id, s->manifest.size(),
+                                            record_codec.encode_record(*s)});
+                            refs.push_back({repo, s->snapshot_id, now});
+                        }
+                        cat.transact([&](auto& tx) {
+                            detail::bump_epoch(tx, repo, branch);
+                            tx.insert(std::span<const SnapshotRow>(rows));
+                            tx.upsert(std::span<const SnapshotRefRow>(refs));
+                            return 0;
+                        });
+                    });
+    });
+    times.time("commits", [&] {
+        // Parents first; every pushed commit's ref is touched, known ones too, so a re-pushed
+        // branch keeps its history even if it had become unreachable.
+        auto order = topological_order(pack.commits);
+        for_batches(std::span<const Commit* const>(order), opt.batch_rows,
+                    [&](std::span<const Commit* const> batch) {
+                        std::vector<CommitRow> rows;
+                        std::vector<CommitRefRow> refs;
+                        for (const auto* c : batch) {
+                            refs.push_back({repo, c->commit_id, now});
+                            rows.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
+                                            c->parent2_commit_id, record_codec.encode_record(*c)});
+                        }
+                        cat.transact([&](auto& tx) {
+                            detail::bump_epoch(tx, repo, branch);
+                            tx.insert(std::span<const CommitRow>(rows));
+                            tx.upsert(std::span<const CommitRefRow>(refs));
+                            return 0;
+                        });
+                    });
+    });
+
+    // ---- branch ---------------------------------------------------------------------------
+    times.time("branch", [&] {
+        for (int attempt = 0; r.outcome != PushOutcome::unchanged; ++attempt) {
+            bool moved = cat.transact([&](auto& tx) {
+                Key<CommitRefRow> head_ref{repo, r.head};
+                if (!tx.template contains<CommitRefRow>(
+                        std::span<const Key<CommitRefRow>>(&head_ref, 1))[0])
+                    fail(errc::conflict,
+                         "the pushed head was collected before the branch moved; retry the push");
+                return tx.template compare_and_swap<Branch>(branch_key, current,
+                                                            Branch{repo, branch, r.head});
+            });
+            if (moved)
+                break;
+            if (attempt >= 16)
+                fail(errc::conflict, "branch '" + branch + "' kept moving under this push; retry");
+            current =
+                read_branch(); // someone else moved it: decide again against what is there now
+            r.outcome = decide(current);
+        }
+    });
+    r.times = std::move(times);
+    return r;
+}
+
+// A whole push: verify, store the container, register objects and history, move the branch.
+// `container` holds the bytes the pack was decoded from (its object views point into it).
+template <class H>
+PushResult push_pack(H& hub, const std::string& repo, const Pack& pack, BytesView container,
+                     ContainerFormat format, const std::string& branch, bool force) {
+    detail::validate_name("repo", repo);
+    detail::validate_name("branch", branch);
+    PhaseTimes times;
+    times.time("verify", [&] {
+        verify_objects(pack, hub.options().limits);
+        verify_history(pack);
+    });
+    detail::pick_head(pack, branch); // a push that cannot name its head fails before any write
+    auto stored = store_objects(hub, repo, pack, container, format, times);
+    auto r = register_history(hub, repo, pack, branch, force, std::move(times));
+    r.stored = stored;
+    if (!stored.container.empty())
+        hub.queue().enqueue(JobSpec{"consolidate:" + repo + ":" + stored.container,
+                                    JobKind::consolidate, repo, 5, hub.now()});
+    return r;
+}
+
+} // namespace musehub::algo

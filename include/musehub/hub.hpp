@@ -1,0 +1,108 @@
+#pragma once
+// Hub: binds a wire policy, an object store, a catalog and a job queue, and offers the
+// operations of a hub over them. It owns none of the backends (they often outlive it and
+// several hubs or workers may share them); every operation is one of the generic algorithms
+// in algo/, written once for every instantiation:
+//
+//     musehub::memory::ObjectStore store;  musehub::memory::Catalog catalog;
+//     musehub::memory::JobQueue queue;
+//     musehub::Hub hub{musehub::wire::v2{}, store, catalog, queue};
+
+#include "musehub/algo/push.hpp"
+#include "musehub/catalog/concept.hpp"
+#include "musehub/hub_options.hpp"
+#include "musehub/jobs/concept.hpp"
+#include "musehub/store/concept.hpp"
+#include "musehub/wire/concept.hpp"
+#include "musehub/wire/v1.hpp"
+
+#include <string>
+#include <type_traits>
+
+namespace musehub {
+
+template <WireProtocol W, ObjectStore S, Catalog C, JobQueue Q>
+class Hub {
+public:
+    using wire_type = W;
+    using store_type = S;
+    using catalog_type = C;
+    using queue_type = Q;
+
+    Hub(W wire, S& store, C& catalog, Q& queue, HubOptions options = {})
+        : wire_(std::move(wire)), store_(store), catalog_(catalog), queue_(queue),
+          options_(std::move(options)) {}
+
+    const W& wire() const noexcept { return wire_; }
+    S& store() noexcept { return store_; }
+    const S& store() const noexcept { return store_; }
+    C& catalog() noexcept { return catalog_; }
+    const C& catalog() const noexcept { return catalog_; }
+    Q& queue() noexcept { return queue_; }
+    const HubOptions& options() const noexcept { return options_; }
+    TimePoint now() const { return options_.clock ? options_.clock() : now_ms(); }
+
+    // How this hub's wire stores a pack it received.
+    static constexpr catalog::ContainerFormat container_format =
+        std::is_same_v<W, wire::v1> ? catalog::ContainerFormat::v1_bundle
+                                    : catalog::ContainerFormat::v2_pack;
+
+    // ---- push -------------------------------------------------------------------------------
+
+    // A push message in this hub's wire ({bundle, branch, force} for v1; {branch, force, pack}
+    // for v2). The whole body is kept as the container the objects are read from.
+    algo::PushResult push(const std::string& repo, BytesView body) {
+        auto req = wire_.decode_push(body, options_.limits);
+        return algo::push_pack(*this, repo, req.pack, body, container_format, req.branch,
+                               req.force);
+    }
+
+    // An encoded pack in this hub's wire, for `branch`.
+    algo::PushResult push_pack(const std::string& repo, const std::string& branch, bool force,
+                               BytesView pack_bytes) {
+        auto pack = wire_.decode_pack(pack_bytes, options_.limits);
+        return algo::push_pack(*this, repo, pack, pack_bytes, container_format, branch, force);
+    }
+
+    // Objects alone, ahead of the push that names them (v1 `push/objects`): verified, stored,
+    // and held for `repo` (GC keeps them for the grace period even before anything refers to them).
+    algo::StoredObjects upload_objects(const std::string& repo, BytesView pack_bytes) {
+        auto pack = wire_.decode_pack(pack_bytes, options_.limits);
+        algo::PhaseTimes times;
+        algo::verify_objects(pack, options_.limits);
+        return algo::store_objects(*this, repo, pack, pack_bytes, container_format, times);
+    }
+
+    // Which of `ids` the hub lacks (v1 `filter-objects`).
+    std::vector<ObjectId> missing_objects(std::span<const ObjectId> ids) const {
+        std::vector<ObjectId> missing;
+        algo::for_batches(ids, options_.batch_rows, [&](std::span<const ObjectId> batch) {
+            auto have = catalog_.template contains<catalog::ObjectRow>(algo::keys_of(batch));
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                if (!have[i])
+                    missing.push_back(batch[i]);
+        });
+        return missing;
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    std::vector<Branch> branches(const std::string& repo) const {
+        return catalog_.template scan<Branch>(std::tuple{repo});
+    }
+    std::optional<CommitId> branch_head(const std::string& repo, const std::string& branch) const {
+        catalog::Key<Branch> key{repo, branch};
+        auto row =
+            catalog_.template find<Branch>(std::span<const catalog::Key<Branch>>(&key, 1))[0];
+        return row ? std::optional<CommitId>(row->head) : std::nullopt;
+    }
+
+private:
+    W wire_;
+    S& store_;
+    C& catalog_;
+    Q& queue_;
+    HubOptions options_;
+};
+
+} // namespace musehub
