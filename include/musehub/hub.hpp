@@ -8,7 +8,13 @@
 //     musehub::memory::JobQueue queue;
 //     musehub::Hub hub{musehub::wire::v2{}, store, catalog, queue};
 
+#include "musehub/algo/consolidate.hpp"
+#include "musehub/algo/fetch.hpp"
+#include "musehub/algo/fsck.hpp"
+#include "musehub/algo/gc.hpp"
+#include "musehub/algo/index.hpp"
 #include "musehub/algo/push.hpp"
+#include "musehub/algo/worker.hpp"
 #include "musehub/catalog/concept.hpp"
 #include "musehub/hub_options.hpp"
 #include "musehub/jobs/concept.hpp"
@@ -83,6 +89,30 @@ public:
                     missing.push_back(batch[i]);
         });
         return missing;
+    }
+
+    // ---- fetch ------------------------------------------------------------------------------
+
+    algo::NegotiateResult negotiate(const std::string& repo, const FetchRequest& req) const {
+        return algo::negotiate(*this, repo, req);
+    }
+    algo::FetchResult fetch(const std::string& repo, const FetchRequest& req) {
+        return algo::fetch(*this, repo, req);
+    }
+
+    // ---- maintenance --------------------------------------------------------------------------
+
+    // Registers a pack already in the object store (an index job's work, run inline).
+    algo::PushResult index(const algo::IndexRequest& req) { return algo::index_pack(*this, req); }
+    algo::GcResult gc(const std::string& repo, const algo::GcHooks& hooks = {}) {
+        return algo::gc(*this, repo, hooks);
+    }
+    algo::ConsolidateResult consolidate(const std::string& repo) {
+        return algo::consolidate(*this, repo);
+    }
+    algo::FsckResult fsck(const algo::FsckOptions& o = {}) { return algo::fsck(*this, o); }
+    std::optional<Job> run_one_job(const algo::WorkerOptions& w = {}) {
+        return algo::run_one(*this, w);
     }
 
     // ---- reads ------------------------------------------------------------------------------

@@ -160,4 +160,25 @@ std::vector<std::tuple<std::string, Id>> repo_keys(std::string_view repo, std::s
     return keys;
 }
 
+namespace detail {
+// Retires every container in `containers` that no location points into any more.
+template <class Tx>
+std::size_t retire_empty_containers(Tx& tx, const std::vector<std::string>& containers,
+                                    TimePoint now) {
+    using namespace catalog;
+    std::size_t n = 0;
+    for (const auto& c : containers) {
+        if (!tx.template find_by<LocationRow, 1>(std::span<const std::string>(&c, 1)).empty())
+            continue;
+        if (tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{c}}) == 0)
+            continue;
+        TombstoneRow t{c, now};
+        tx.insert(std::span<const TombstoneRow>(&t, 1));
+        ++n;
+    }
+    return n;
+}
+
+} // namespace detail
+
 } // namespace musehub::algo

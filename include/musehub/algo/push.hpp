@@ -69,7 +69,9 @@ template <class Tx>
 void bump_epoch(Tx& tx, const std::string& repo, const std::string& default_branch) {
     Key<RepoRow> key{repo};
     auto row = tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
-    RepoRow next = row ? *row : RepoRow{repo, default_branch, 0};
+    RepoRow next = row ? *row : RepoRow{repo, {}, 0};
+    if (next.default_branch.empty())
+        next.default_branch = default_branch; // the first branch pushed
     ++next.epoch;
     if (!tx.template compare_and_swap<RepoRow>(key, row, next))
         fail(errc::conflict, "repo '" + repo + "' changed inside a transaction");
@@ -178,7 +180,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                                      pack.snapshots.size(),
                                      now};
                     cat.transact([&](auto& tx) {
-                        detail::bump_epoch(tx, repo, "main");
+                        detail::bump_epoch(tx, repo, "");
                         return tx.insert(std::span<const ContainerRow>(&row, 1));
                     });
                 }
@@ -187,7 +189,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                     auto n = std::min(opt.batch_rows, objects.size() - first);
                     std::span<const ObjectId> batch(ids.data() + first, n);
                     fresh += cat.transact([&](auto& tx) {
-                        detail::bump_epoch(tx, repo, "main");
+                        detail::bump_epoch(tx, repo, "");
                         auto present = tx.template contains<ObjectRow>(keys_of(batch));
                         std::vector<ObjectRow> rows;
                         std::vector<LocationRow> locations;
@@ -226,6 +228,16 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                         return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
                     });
             });
+            // An uploaded pack that brought nothing new is not needed: retire it (idempotent).
+            if (existing && key.empty())
+                cat.transact([&](auto& tx) {
+                    if (!tx.template find_by<LocationRow, 1>(
+                               std::span<const std::string>(existing, 1))
+                             .empty())
+                        return 0;
+                    TombstoneRow t{*existing, hub.now()};
+                    return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
+                });
             out.container = key;
             return out;
         } catch (const detail::Retry&) {

@@ -75,7 +75,7 @@ struct ContainerRow {
     friend bool operator==(const ContainerRow&, const ContainerRow&) = default;
 };
 template <>
-struct table<ContainerRow> : keyed<1> {
+struct table<ContainerRow> : keyed<1, /*pack*/ 1> {
     static constexpr std::string_view name = "containers";
 };
 

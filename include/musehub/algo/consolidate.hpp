@@ -1,0 +1,155 @@
+#pragma once
+// Consolidate: merge the containers a repo's objects live in into one v2 pack.
+//
+//   gather  -> the repo's objects and where they are; skip when they are in <= 1 container
+//   read    -> one ranged read per source container
+//   pack    -> objects sorted by id, encoded deterministically (wire v2), so the same content
+//              always gives the same pack id: a rerun finds the pack it made and reuses it
+//   store   -> bytes first, under a key no other upload uses
+//   repoint -> each object's location moves to the new pack only if it is still exactly where
+//              it was read from (a concurrent consolidation or GC wins, nothing is lost)
+//   retire  -> a source container goes to a tombstone only when no location points into it
+//              (another repo's objects may still live there)
+
+#include "musehub/algo/common.hpp"
+#include "musehub/store/batch.hpp"
+#include "musehub/wire/v2.hpp"
+
+#include <map>
+#include <memory>
+
+namespace musehub::algo {
+
+struct ConsolidateResult {
+    std::string repo;
+    bool skipped = false;
+    std::string reason;
+    std::size_t sources = 0;   // containers the repo's objects were in
+    std::size_t objects = 0;   // objects in the new pack
+    std::size_t relocated = 0; // locations re-pointed
+    std::size_t retired = 0;   // source containers retired
+    std::string container;     // the new pack's key
+    PackId pack;               // its content hash
+    std::uint64_t bytes = 0;   // its size
+    PhaseTimes times;
+};
+
+template <class H>
+ConsolidateResult consolidate(H& hub, const std::string& repo) {
+    using namespace catalog;
+    auto& cat = hub.catalog();
+    auto& store = hub.store();
+    const auto& opt = hub.options();
+    ConsolidateResult r;
+    r.repo = repo;
+
+    std::vector<ObjectId> ids;
+    std::vector<LocationRow> locations;
+    r.times.time("gather", [&] {
+        for (const auto& ref : cat.template scan<ObjectRefRow>(std::tuple{repo}))
+            ids.push_back(ref.object_id);
+        for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+            for (auto& l : cat.template find<LocationRow>(keys_of(batch)))
+                if (l)
+                    locations.push_back(std::move(*l)); // an object mid-GC has none: leave it be
+        });
+    });
+    std::map<std::string, std::vector<const LocationRow*>> by_container;
+    for (const auto& l : locations)
+        by_container[l.container].push_back(&l);
+    r.sources = by_container.size();
+    if (by_container.size() <= 1) {
+        r.skipped = true;
+        r.reason = "repo '" + repo + "' has " + std::to_string(by_container.size()) +
+                   " pack(s): nothing to merge";
+        return r;
+    }
+
+    // ---- read every source once, build the pack -------------------------------------------
+    Pack pack;
+    r.times.time("read", [&] {
+        std::vector<RangeItem> reads;
+        for (const auto& [container, locs] : by_container) {
+            std::uint64_t lo = UINT64_MAX, hi = 0;
+            for (const auto* l : locs)
+                lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
+            reads.push_back({container, lo, hi - lo});
+        }
+        auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
+        std::size_t i = 0;
+        for (const auto& [container, locs] : by_container) {
+            if (!buffers[i] || buffers[i]->size() != reads[i].length)
+                fail(errc::missing_object,
+                     "container " + container + " is missing or short (run fsck)");
+            auto buffer = std::make_shared<const Bytes>(std::move(*buffers[i]));
+            for (const auto* l : locs)
+                pack.objects.push_back(
+                    PackObject{l->object_id, l->encoding,
+                               BytesView(buffer->data() + (l->offset - reads[i].offset), l->length),
+                               l->raw_size});
+            pack.hold(std::move(buffer));
+            ++i;
+        }
+        std::sort(pack.objects.begin(), pack.objects.end(),
+                  [](const auto& a, const auto& b) { return a.id < b.id; });
+    });
+    const wire::v2 codec;
+    Bytes bytes = r.times.time("pack", [&] { return codec.encode_pack(pack); });
+    r.pack = wire::v2::pack_key(bytes);
+    r.objects = pack.objects.size();
+    r.bytes = bytes.size();
+
+    // ---- store (or find the pack an earlier run made) -------------------------------------
+    r.times.time("store", [&] {
+        for (const auto& c :
+             cat.template find_by<ContainerRow, 1>(std::span<const PackId>(&r.pack, 1)))
+            if (store.size(c.container) == bytes.size())
+                r.container = c.container;
+        if (r.container.empty()) {
+            r.container = container_key(r.pack);
+            store.put(r.container, bytes);
+        }
+    });
+
+    // ---- repoint, then retire what nothing points into -------------------------------------
+    auto spans = wire::v2::object_spans(codec.decode_pack(bytes, opt.limits), bytes);
+    std::unordered_map<ObjectId, const wire::v2::ObjectSpan*> span_of;
+    for (const auto& s : spans)
+        span_of.emplace(s.id, &s);
+    auto now = hub.now();
+    r.times.time("repoint", [&] {
+        ContainerRow row{
+            r.container, r.pack, ContainerFormat::v2_pack, bytes.size(), spans.size(), 0, 0, now};
+        cat.insert(std::span<const ContainerRow>(&row, 1));
+        for_batches(std::span<const LocationRow>(locations), opt.batch_rows,
+                    [&](std::span<const LocationRow> batch) {
+                        r.relocated += cat.transact([&](auto& tx) {
+                            std::vector<Key<LocationRow>> keys;
+                            for (const auto& l : batch)
+                                keys.emplace_back(l.object_id);
+                            auto current = tx.template find<LocationRow>(keys);
+                            std::vector<LocationRow> moved;
+                            for (std::size_t i = 0; i < batch.size(); ++i) {
+                                if (!current[i] || !(*current[i] == batch[i]))
+                                    continue; // moved or gone meanwhile
+                                const auto& s = *span_of.at(batch[i].object_id);
+                                moved.push_back({s.id, r.container, s.offset, s.length, s.encoding,
+                                                 s.raw_size});
+                            }
+                            tx.upsert(std::span<const LocationRow>(moved));
+                            return moved.size();
+                        });
+                    });
+    });
+    r.times.time("retire", [&] {
+        std::vector<std::string> sources;
+        for (const auto& [c, _] : by_container)
+            if (c != r.container)
+                sources.push_back(c);
+        r.retired = cat.transact(
+            [&](auto& tx) { return detail::retire_empty_containers(tx, sources, now); });
+    });
+    return r;
+}
+
+} // namespace musehub::algo

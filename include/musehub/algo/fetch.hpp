@@ -1,0 +1,255 @@
+#pragma once
+// Fetch: send a client what it needs to have `want`, given that it has `have`.
+//
+//   validate -> every wanted commit is in the repo; haves the repo does not know are ignored
+//   cache    -> a pack built for the same (repo, want, have, branch heads) and not expired is
+//               served as stored: no walk, no assembly
+//   walk     -> ancestors of want, excluding have and its ancestors (one batched lookup per
+//               generation)
+//   select   -> the objects of the sent snapshots, minus those of the have commits' snapshots;
+//               the repo must reference every one (a repo never serves what it does not)
+//   reuse    -> when one stored pack holds exactly what is to be sent, it is sent as-is
+//   assemble -> one ranged read per source container covering its wanted objects, the bytes
+//               kept as stored (zstd frames stay compressed for v2), encoded in the hub's wire
+//   keep     -> the built pack is cached with an expiry; GC collects it afterwards
+
+#include "musehub/algo/common.hpp"
+#include "musehub/store/batch.hpp"
+#include "musehub/wire/messages.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+
+namespace musehub::algo {
+
+struct NegotiateResult {
+    std::vector<CommitId> ack;           // the haves the repo knows
+    std::optional<CommitId> common_base; // one of them, for clients that want a single base
+    bool ready = false;                  // enough is known to fetch
+};
+
+struct FetchResult {
+    Bytes bytes; // the pack, encoded in the hub's wire
+    std::size_t commits = 0, snapshots = 0, objects = 0;
+    std::size_t sources_read = 0; // containers read to assemble it
+    bool cache_hit = false;       // served from the fetch cache
+    bool reused = false;          // a stored pack sent as-is
+};
+
+// The Muse client sends haves in batches of 64 until the hub says it is ready.
+template <class H>
+NegotiateResult negotiate(const H& hub, const std::string& repo, const FetchRequest& req) {
+    NegotiateResult r;
+    auto known = hub.catalog().template contains<catalog::CommitRefRow>(
+        repo_keys(repo, std::span<const CommitId>(req.have)));
+    for (std::size_t i = 0; i < req.have.size(); ++i)
+        if (known[i])
+            r.ack.push_back(req.have[i]);
+    if (!r.ack.empty())
+        r.common_base = r.ack.front();
+    r.ready = !r.ack.empty() || req.have.size() < 64;
+    return r;
+}
+
+namespace detail {
+// The cache key: what was asked, and the branch heads the answer carries.
+inline std::string request_key(std::string_view wire, std::vector<CommitId> want,
+                               std::vector<CommitId> have, const std::vector<Branch>& heads) {
+    std::sort(want.begin(), want.end());
+    std::sort(have.begin(), have.end());
+    Sha256 h;
+    h.update("musehub fetch 1\n").update(wire).update("\n");
+    for (const auto& w : want)
+        h.update(BytesView(reinterpret_cast<const std::byte*>(w.digest.bytes.data()), 32));
+    h.update("\nhave\n");
+    for (const auto& x : have)
+        h.update(BytesView(reinterpret_cast<const std::byte*>(x.digest.bytes.data()), 32));
+    h.update("\nheads\n");
+    for (const auto& b : heads)
+        h.update(b.name).update("\n").update(b.head.hex()).update("\n");
+    return h.finish().hex();
+}
+} // namespace detail
+
+template <class H>
+FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
+    using namespace catalog;
+    auto& cat = hub.catalog();
+    auto& store = hub.store();
+    const auto& opt = hub.options();
+    FetchResult out;
+    if (req.want.empty())
+        fail(errc::invalid_argument, "fetch from '" + repo + "' wants nothing");
+    if (req.want.size() > opt.limits.max_commits || req.have.size() > opt.limits.max_commits)
+        fail(errc::oversized,
+             "fetch names more than " + std::to_string(opt.limits.max_commits) + " commits");
+
+    auto wanted_known =
+        cat.template contains<CommitRefRow>(repo_keys(repo, std::span<const CommitId>(req.want)));
+    for (std::size_t i = 0; i < req.want.size(); ++i)
+        if (!wanted_known[i])
+            fail(errc::not_found, "commit " + req.want[i].hex() + " is not in repo '" + repo + "'");
+    std::vector<CommitId> have;
+    auto have_known =
+        cat.template contains<CommitRefRow>(repo_keys(repo, std::span<const CommitId>(req.have)));
+    for (std::size_t i = 0; i < req.have.size(); ++i)
+        if (have_known[i])
+            have.push_back(req.have[i]);
+
+    auto heads = cat.template scan<Branch>(std::tuple{repo});
+    auto now = hub.now();
+    auto request = detail::request_key(H::wire_type::name, req.want, have, heads);
+    Key<FetchCacheRow> cache_key{repo, request};
+    if (auto cached =
+            cat.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
+        cached && cached->expires_at > now)
+        if (auto bytes = store.get(cached->container)) {
+            out.bytes = std::move(*bytes);
+            out.cache_hit = true;
+            return out;
+        }
+
+    // ---- walk and select ------------------------------------------------------------------
+    auto walk = walk_ancestors(std::span<const CommitId>(req.want), catalog_parents(cat),
+                               CommitSet(have.begin(), have.end()));
+    if (!walk.unknown.empty())
+        fail(errc::missing_object, "repo '" + repo + "' lacks " +
+                                       std::to_string(walk.unknown.size()) +
+                                       " commit row(s) its history needs, e.g. " +
+                                       walk.unknown.front().hex() + " (run fsck)");
+    Pack pack;
+    std::vector<SnapshotId> snapshot_ids;
+    {
+        std::unordered_set<SnapshotId> seen;
+        for_batches(walk.reached, opt.batch_rows, [&](std::span<const CommitId> batch) {
+            for (auto& row : cat.template find<CommitRow>(keys_of(batch))) {
+                pack.commits.push_back(decode_stored<Commit>(row->record, opt.limits));
+                if (seen.insert(row->snapshot_id).second)
+                    snapshot_ids.push_back(row->snapshot_id);
+            }
+        });
+    }
+    auto load_snapshots = [&](std::span<const SnapshotId> ids, auto&& each) {
+        for_batches(ids, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
+            for (auto& row : cat.template find<SnapshotRow>(keys_of(batch))) {
+                if (!row)
+                    fail(errc::missing_object,
+                         "a snapshot of repo '" + repo + "' has no row (run fsck)");
+                each(decode_stored<Snapshot>(row->record, opt.limits));
+            }
+        });
+    };
+    std::unordered_set<ObjectId> client_has;
+    if (!have.empty()) {
+        std::vector<SnapshotId> have_snapshots;
+        for (auto& row : cat.template find<CommitRow>(keys_of(std::span<const CommitId>(have))))
+            if (row)
+                have_snapshots.push_back(row->snapshot_id);
+        load_snapshots(have_snapshots, [&](Snapshot s) {
+            for (const auto& e : s.manifest)
+                client_has.insert(e.object);
+        });
+    }
+    std::vector<ObjectId> ids;
+    {
+        std::unordered_set<ObjectId> seen;
+        load_snapshots(snapshot_ids, [&](Snapshot s) {
+            for (const auto& e : s.manifest)
+                if (!client_has.count(e.object) && seen.insert(e.object).second)
+                    ids.push_back(e.object);
+            pack.snapshots.push_back(std::move(s));
+        });
+    }
+    std::sort(ids.begin(), ids.end());
+    std::vector<LocationRow> locations;
+    locations.reserve(ids.size());
+    for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+        auto refs = cat.template contains<ObjectRefRow>(repo_keys(repo, batch));
+        auto locs = cat.template find<LocationRow>(keys_of(batch));
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!refs[i] || !locs[i])
+                fail(errc::missing_object, "repo '" + repo + "' cannot serve object " +
+                                               batch[i].hex() +
+                                               (refs[i] ? ": it has no location (run fsck)"
+                                                        : ": the repo does not reference it"));
+            locations.push_back(std::move(*locs[i]));
+        }
+    });
+    out.commits = pack.commits.size();
+    out.snapshots = pack.snapshots.size();
+    out.objects = ids.size();
+
+    // ---- reuse a stored pack that is exactly the answer -----------------------------------
+    std::map<std::string, std::vector<const LocationRow*>> by_container;
+    for (const auto& l : locations)
+        by_container[l.container].push_back(&l);
+    if (by_container.size() == 1 && H::container_format == ContainerFormat::v2_pack) {
+        Key<ContainerRow> key{by_container.begin()->first};
+        auto c = cat.template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
+        if (c && c->format == ContainerFormat::v2_pack && c->objects == ids.size() &&
+            c->commits == out.commits && c->snapshots == out.snapshots)
+            if (auto bytes = store.get(c->container)) {
+                auto stored = hub.wire().decode_pack(*bytes, opt.limits);
+                std::set<CommitId> a, b;
+                for (const auto& x : stored.commits)
+                    a.insert(x.commit_id);
+                for (const auto& x : pack.commits)
+                    b.insert(x.commit_id);
+                if (a == b) {
+                    out.bytes = std::move(*bytes);
+                    out.reused = true;
+                    out.sources_read = 1;
+                    return out;
+                }
+            }
+    }
+
+    // ---- assemble: one ranged read per source ---------------------------------------------
+    std::vector<RangeItem> reads;
+    for (const auto& [container, locs] : by_container) {
+        std::uint64_t lo = UINT64_MAX, hi = 0;
+        for (const auto* l : locs)
+            lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
+        reads.push_back({container, lo, hi - lo});
+    }
+    auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
+    out.sources_read = reads.size();
+    std::size_t r = 0;
+    for (const auto& [container, locs] : by_container) {
+        auto& got = buffers[r];
+        if (!got || got->size() != reads[r].length)
+            fail(errc::missing_object,
+                 "container " + container + " is missing or short (run fsck)");
+        auto buffer = std::make_shared<const Bytes>(std::move(*got));
+        for (const auto* l : locs) {
+            BytesView view(buffer->data() + (l->offset - reads[r].offset), l->length);
+            pack.objects.push_back(PackObject{l->object_id, l->encoding, view, l->raw_size});
+        }
+        pack.hold(std::move(buffer));
+        ++r;
+    }
+    std::sort(pack.objects.begin(), pack.objects.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    for (const auto& b : heads)
+        pack.branch_heads[b.name] = b.head;
+    out.bytes = hub.wire().encode_pack(pack);
+
+    // ---- keep it for the next identical request -------------------------------------------
+    auto key = fetch_cache_key(PackId{sha256(out.bytes)});
+    store.put(key, out.bytes);
+    FetchCacheRow row{repo, request, key, now + opt.fetch_cache_ttl};
+    cat.transact([&](auto& tx) {
+        auto old =
+            tx.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
+        if (old) {
+            TombstoneRow t{old->container, now};
+            tx.insert(std::span<const TombstoneRow>(&t, 1));
+        }
+        tx.upsert(std::span<const FetchCacheRow>(&row, 1));
+        return 0;
+    });
+    return out;
+}
+
+} // namespace musehub::algo

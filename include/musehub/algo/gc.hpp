@@ -1,0 +1,264 @@
+#pragma once
+// GC: collect what a repo no longer reaches, without ever losing what a concurrent push uses.
+//
+//   scan   -> the repo's epoch, branch heads and refs. Roots are the heads plus every ref
+//             touched within the grace period (a push in flight touches what it uses), so
+//             the live set is everything reachable from any root, transitively
+//   drop   -> in ONE transaction that first proves the epoch is unchanged (no push registered
+//             anything since the scan), delete the dead refs, each only if exactly as scanned
+//   delete -> rows no repo refers to any more, re-checked inside each transaction through the
+//             ref indexes; a container left with no locations is retired to a tombstone
+//   purge  -> bytes of tombstones older than the grace period (readers in flight finish
+//             first); keys are never reused, so a later upload cannot be hit
+//   expire -> fetch-cache entries past their expiry, whose bytes go the same way
+//
+// Cost is O(live history of the repo + its refs), never O(all objects of all repos).
+
+#include "musehub/algo/common.hpp"
+#include "musehub/store/batch.hpp"
+
+#include <functional>
+
+namespace musehub::algo {
+
+struct GcResult {
+    std::string repo;
+    bool skipped = false;
+    std::string reason; // why it skipped, when it did
+    std::size_t live_commits = 0, live_snapshots = 0, live_objects = 0;
+    std::size_t commit_refs_dropped = 0, snapshot_refs_dropped = 0, object_refs_dropped = 0;
+    std::size_t commits_deleted = 0, snapshots_deleted = 0, objects_deleted = 0;
+    std::uint64_t object_bytes_deleted = 0; // raw sizes of the objects whose rows went
+    std::size_t containers_retired = 0;
+    std::size_t cache_entries_expired = 0;
+    std::size_t tombstones_purged = 0;
+    std::uint64_t bytes_purged = 0;  // bytes removed from the object store
+    std::vector<std::string> errors; // non-fatal: the next run retries them
+    PhaseTimes times;
+};
+
+// Test seams: a hook GC calls between its scan and its first delete.
+struct GcHooks {
+    std::function<void()> after_scan;
+};
+
+namespace detail {
+// Deletes the rows of `ids` (a Row keyed by id) that no ref of any repo names any more.
+template <class Row, class RefRow, class Id, class C>
+std::size_t delete_unreferenced(C& cat, const std::vector<Id>& ids, std::size_t batch_rows) {
+    using namespace catalog;
+    std::size_t n = 0;
+    for_batches(ids, batch_rows, [&](std::span<const Id> batch) {
+        n += cat.transact([&](auto& tx) {
+            std::unordered_set<Id> referenced;
+            for (const auto& r : tx.template find_by<RefRow, 1>(batch))
+                referenced.insert(field<1>(r));
+            std::vector<Key<Row>> gone;
+            for (const auto& id : batch)
+                if (!referenced.count(id))
+                    gone.emplace_back(id);
+            return tx.template erase<Row>(gone);
+        });
+    });
+    return n;
+}
+} // namespace detail
+
+template <class H>
+GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
+    using namespace catalog;
+    auto& cat = hub.catalog();
+    auto& store = hub.store();
+    const auto& opt = hub.options();
+    const auto now = hub.now();
+    const auto cutoff = now - opt.grace;
+    GcResult r;
+    r.repo = repo;
+
+    auto heads = cat.template scan<Branch>(std::tuple{repo});
+    if (heads.empty()) {
+        r.skipped = true;
+        r.reason = "repo '" + repo + "' has no branches";
+    } else {
+        // ---- scan ---------------------------------------------------------------------------
+        Key<RepoRow> repo_key{repo};
+        std::optional<RepoRow> seen_repo;
+        std::vector<CommitRefRow> commit_refs;
+        std::vector<SnapshotRefRow> snapshot_refs;
+        std::vector<ObjectRefRow> object_refs;
+        CommitSet live_commits;
+        std::unordered_set<SnapshotId> live_snapshots;
+        std::unordered_set<ObjectId> live_objects;
+        r.times.time("scan", [&] {
+            seen_repo = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
+            commit_refs = cat.template scan<CommitRefRow>(std::tuple{repo});
+            snapshot_refs = cat.template scan<SnapshotRefRow>(std::tuple{repo});
+            object_refs = cat.template scan<ObjectRefRow>(std::tuple{repo});
+            std::vector<CommitId> roots;
+            for (const auto& b : heads)
+                roots.push_back(b.head);
+            for (const auto& c : commit_refs)
+                if (c.touched > cutoff)
+                    roots.push_back(c.commit_id);
+            auto walk = walk_ancestors(std::span<const CommitId>(roots), catalog_parents(cat));
+            for (const auto& id : walk.unknown)
+                r.errors.push_back("commit " + id.hex() +
+                                   " is reachable but has no row (run fsck)");
+            live_commits.insert(walk.reached.begin(), walk.reached.end());
+            live_commits.insert(walk.unknown.begin(), walk.unknown.end());
+            for_batches(walk.reached, opt.batch_rows, [&](std::span<const CommitId> batch) {
+                for (const auto& row : cat.template find<CommitRow>(keys_of(batch)))
+                    live_snapshots.insert(row->snapshot_id);
+            });
+            for (const auto& s : snapshot_refs)
+                if (s.touched > cutoff)
+                    live_snapshots.insert(s.snapshot_id);
+            std::vector<SnapshotId> snaps(live_snapshots.begin(), live_snapshots.end());
+            for_batches(snaps, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
+                for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch)))
+                    if (row)
+                        for (const auto& e :
+                             decode_stored<Snapshot>(row->record, opt.limits).manifest)
+                            live_objects.insert(e.object);
+            });
+            for (const auto& o : object_refs)
+                if (o.touched > cutoff)
+                    live_objects.insert(o.object_id);
+        });
+        r.live_commits = live_commits.size();
+        r.live_snapshots = live_snapshots.size();
+        r.live_objects = live_objects.size();
+
+        std::vector<CommitRefRow> dead_commits;
+        for (const auto& c : commit_refs)
+            if (!live_commits.count(c.commit_id))
+                dead_commits.push_back(c);
+        std::vector<SnapshotRefRow> dead_snapshots;
+        for (const auto& s : snapshot_refs)
+            if (!live_snapshots.count(s.snapshot_id))
+                dead_snapshots.push_back(s);
+        std::vector<ObjectRefRow> dead_objects;
+        for (const auto& o : object_refs)
+            if (!live_objects.count(o.object_id))
+                dead_objects.push_back(o);
+        if (hooks.after_scan)
+            hooks.after_scan();
+
+        // ---- drop dead refs, all or nothing, only if nothing was registered since the scan ---
+        if (!dead_commits.empty() || !dead_snapshots.empty() || !dead_objects.empty()) {
+            bool dropped = r.times.time("drop refs", [&] {
+                return cat.transact([&](auto& tx) {
+                    auto current =
+                        tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
+                    if (current != seen_repo)
+                        return false;
+                    r.commit_refs_dropped =
+                        tx.erase_exact(std::span<const CommitRefRow>(dead_commits));
+                    r.snapshot_refs_dropped =
+                        tx.erase_exact(std::span<const SnapshotRefRow>(dead_snapshots));
+                    r.object_refs_dropped =
+                        tx.erase_exact(std::span<const ObjectRefRow>(dead_objects));
+                    return true;
+                });
+            });
+            if (!dropped) {
+                r.skipped = true;
+                r.reason = "repo '" + repo + "' changed while GC scanned it; run GC again";
+            } else {
+                // ---- delete rows nothing refers to any more --------------------------------
+                r.times.time("delete rows", [&] {
+                    std::vector<CommitId> cids;
+                    for (const auto& c : dead_commits)
+                        cids.push_back(c.commit_id);
+                    r.commits_deleted = detail::delete_unreferenced<CommitRow, CommitRefRow>(
+                        cat, cids, opt.batch_rows);
+                    std::vector<SnapshotId> sids;
+                    for (const auto& s : dead_snapshots)
+                        sids.push_back(s.snapshot_id);
+                    r.snapshots_deleted = detail::delete_unreferenced<SnapshotRow, SnapshotRefRow>(
+                        cat, sids, opt.batch_rows);
+                    std::vector<ObjectId> oids;
+                    for (const auto& o : dead_objects)
+                        oids.push_back(o.object_id);
+                    for_batches(oids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+                        cat.transact([&](auto& tx) {
+                            std::unordered_set<ObjectId> referenced;
+                            for (const auto& ref : tx.template find_by<ObjectRefRow, 1>(batch))
+                                referenced.insert(ref.object_id);
+                            std::vector<Key<ObjectRow>> gone;
+                            for (const auto& id : batch)
+                                if (!referenced.count(id))
+                                    gone.emplace_back(id);
+                            std::vector<std::string> containers;
+                            auto rows = tx.template find<ObjectRow>(gone);
+                            auto locs = tx.template find<LocationRow>(gone);
+                            std::vector<Key<ObjectRow>> erase;
+                            for (std::size_t i = 0; i < gone.size(); ++i) {
+                                if (rows[i] && rows[i]->created_at > cutoff)
+                                    continue; // fresh upload: keep
+                                erase.push_back(gone[i]);
+                                if (rows[i])
+                                    r.object_bytes_deleted += rows[i]->size;
+                                if (locs[i])
+                                    containers.push_back(locs[i]->container);
+                            }
+                            r.objects_deleted += tx.template erase<ObjectRow>(erase);
+                            tx.template erase<LocationRow>(erase);
+                            std::sort(containers.begin(), containers.end());
+                            containers.erase(std::unique(containers.begin(), containers.end()),
+                                             containers.end());
+                            r.containers_retired +=
+                                detail::retire_empty_containers(tx, containers, now);
+                            return 0;
+                        });
+                    });
+                });
+            }
+        }
+    }
+
+    // ---- expire fetch-cache entries -----------------------------------------------------------
+    r.times.time("expire cache", [&] {
+        std::vector<FetchCacheRow> expired;
+        for (auto& row : cat.template scan<FetchCacheRow>(std::tuple{repo}))
+            if (row.expires_at <= now)
+                expired.push_back(std::move(row));
+        if (expired.empty())
+            return;
+        cat.transact([&](auto& tx) {
+            std::vector<TombstoneRow> tombs;
+            for (const auto& e : expired)
+                tombs.push_back({e.container, now});
+            r.cache_entries_expired = tx.erase_exact(std::span<const FetchCacheRow>(expired));
+            tx.insert(std::span<const TombstoneRow>(tombs));
+            return 0;
+        });
+    });
+
+    // ---- purge bytes whose grace period is over -------------------------------------------
+    r.times.time("purge", [&] {
+        std::vector<TombstoneRow> due;
+        for (auto& t : cat.template scan<TombstoneRow>(std::tuple{}))
+            if (t.since <= cutoff)
+                due.push_back(std::move(t));
+        if (due.empty())
+            return;
+        std::vector<std::string> keys;
+        for (const auto& t : due)
+            keys.push_back(t.container);
+        auto sizes_ = sizes(store, std::span<const std::string>(keys));
+        try {
+            remove_many(store, std::span<const std::string>(keys));
+        } catch (const std::exception& e) {
+            r.errors.push_back(std::string("removing retired bytes failed (will retry): ") +
+                               e.what());
+            return;
+        }
+        for (const auto& s : sizes_)
+            r.bytes_purged += s.value_or(0);
+        r.tombstones_purged = cat.erase_exact(std::span<const TombstoneRow>(due));
+    });
+    return r;
+}
+
+} // namespace musehub::algo
