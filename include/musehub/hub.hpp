@@ -56,10 +56,12 @@ public:
     // ---- push -------------------------------------------------------------------------------
 
     // A push message in this hub's wire ({bundle, branch, force} for v1; {branch, force, pack}
-    // for v2). The whole body is kept as the container the objects are read from.
+    // for v2). The encoded pack (v2), or the whole body (v1), is kept as the container the
+    // objects are read from.
     algo::PushResult push(const std::string& repo, BytesView body) {
         auto req = wire_.decode_push(body, options_.limits);
-        return algo::push_pack(*this, repo, req.pack, body, container_format, req.branch,
+        auto container = req.encoded_pack.empty() ? body : req.encoded_pack;
+        return algo::push_pack(*this, repo, req.pack, container, container_format, req.branch,
                                req.force);
     }
 

@@ -229,7 +229,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: every table round-trips its reflected row", "[
         REQUIRE(got[0].has_value());
         CHECK(*got[0] == row);
     };
-    check(RepoRow{"repo", "main", 3});
+    check(RepoRow{"repo", "main", 3, 2});
     check(ObjectRow{oid(1), 0, TimePoint{std::chrono::milliseconds{7}}});
     check(ContainerRow{"v1/packs/aa/pack-1", PackId{sha256("pack")}, ContainerFormat::v2_pack, 123,
                        4, 2, 2, TimePoint{std::chrono::milliseconds{42}}});

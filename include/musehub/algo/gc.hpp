@@ -4,10 +4,11 @@
 //   scan   -> the repo's epoch, branch heads and refs. Roots are the heads plus every ref
 //             touched within the grace period (a push in flight touches what it uses), so
 //             the live set is everything reachable from any root, transitively
-//   drop   -> in ONE transaction that first proves the epoch is unchanged (no push registered
-//             anything since the scan), delete the dead refs, each only if exactly as scanned
-//   delete -> rows no repo refers to any more, re-checked inside each transaction through the
-//             ref indexes; a container left with no locations is retired to a tombstone
+//   delete -> in ONE transaction that first proves the epoch is unchanged (no push registered
+//             anything since the scan): drop the dead refs, each only if exactly as scanned;
+//             delete the rows no repo refers to any more (re-checked through the ref indexes);
+//             retire containers left with no locations to tombstones; bump gc_epoch, so a push
+//             that checked its history before this transaction checks it again
 //   purge  -> bytes of tombstones older than the grace period (readers in flight finish
 //             first); keys are never reused, so a later upload cannot be hit
 //   expire -> fetch-cache entries past their expiry, whose bytes go the same way
@@ -42,28 +43,6 @@ struct GcHooks {
     std::function<void()> after_scan;
 };
 
-namespace detail {
-// Deletes the rows of `ids` (a Row keyed by id) that no ref of any repo names any more.
-template <class Row, class RefRow, class Id, class C>
-std::size_t delete_unreferenced(C& cat, const std::vector<Id>& ids, std::size_t batch_rows) {
-    using namespace catalog;
-    std::size_t n = 0;
-    for_batches(ids, batch_rows, [&](std::span<const Id> batch) {
-        n += cat.transact([&](auto& tx) {
-            std::unordered_set<Id> referenced;
-            for (const auto& r : tx.template find_by<RefRow, 1>(batch))
-                referenced.insert(field<1>(r));
-            std::vector<Key<Row>> gone;
-            for (const auto& id : batch)
-                if (!referenced.count(id))
-                    gone.emplace_back(id);
-            return tx.template erase<Row>(gone);
-        });
-    });
-    return n;
-}
-} // namespace detail
-
 template <class H>
 GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     using namespace catalog;
@@ -75,14 +54,15 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     GcResult r;
     r.repo = repo;
 
+    // The epoch first: everything read after it is checked against it before anything is deleted.
+    Key<RepoRow> repo_key{repo};
+    auto seen_repo = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
     auto heads = cat.template scan<Branch>(std::tuple{repo});
     if (heads.empty()) {
         r.skipped = true;
         r.reason = "repo '" + repo + "' has no branches";
     } else {
         // ---- scan ---------------------------------------------------------------------------
-        Key<RepoRow> repo_key{repo};
-        std::optional<RepoRow> seen_repo;
         std::vector<CommitRefRow> commit_refs;
         std::vector<SnapshotRefRow> snapshot_refs;
         std::vector<ObjectRefRow> object_refs;
@@ -90,7 +70,6 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         std::unordered_set<SnapshotId> live_snapshots;
         std::unordered_set<ObjectId> live_objects;
         r.times.time("scan", [&] {
-            seen_repo = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
             commit_refs = cat.template scan<CommitRefRow>(std::tuple{repo});
             snapshot_refs = cat.template scan<SnapshotRefRow>(std::tuple{repo});
             object_refs = cat.template scan<ObjectRefRow>(std::tuple{repo});
@@ -144,75 +123,80 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         if (hooks.after_scan)
             hooks.after_scan();
 
-        // ---- drop dead refs, all or nothing, only if nothing was registered since the scan ---
+        // ---- drop dead refs and delete what nothing refers to: one transaction, only if
+        // nothing was registered since the scan; it bumps gc_epoch so a push that checked
+        // before it knows to check again.
         if (!dead_commits.empty() || !dead_snapshots.empty() || !dead_objects.empty()) {
-            bool dropped = r.times.time("drop refs", [&] {
+            bool done = r.times.time("delete", [&] {
                 return cat.transact([&](auto& tx) {
                     auto current =
                         tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
-                    if (current != seen_repo)
+                    if (current != seen_repo || !current)
                         return false;
+                    auto bumped = *current;
+                    ++bumped.gc_epoch;
+                    tx.template compare_and_swap<RepoRow>(repo_key, current, bumped);
                     r.commit_refs_dropped =
                         tx.erase_exact(std::span<const CommitRefRow>(dead_commits));
                     r.snapshot_refs_dropped =
                         tx.erase_exact(std::span<const SnapshotRefRow>(dead_snapshots));
                     r.object_refs_dropped =
                         tx.erase_exact(std::span<const ObjectRefRow>(dead_objects));
-                    return true;
-                });
-            });
-            if (!dropped) {
-                r.skipped = true;
-                r.reason = "repo '" + repo + "' changed while GC scanned it; run GC again";
-            } else {
-                // ---- delete rows nothing refers to any more --------------------------------
-                r.times.time("delete rows", [&] {
+                    auto unreferenced =
+                        [&]<class Row, class RefRow, class Id>(const std::vector<Id>& ids) {
+                            std::vector<Key<Row>> gone;
+                            for_batches(ids, opt.batch_rows, [&](std::span<const Id> batch) {
+                                std::unordered_set<Id> referenced;
+                                for (const auto& ref : tx.template find_by<RefRow, 1>(batch))
+                                    referenced.insert(field<1>(ref));
+                                for (const auto& id : batch)
+                                    if (!referenced.count(id))
+                                        gone.emplace_back(id);
+                            });
+                            return gone;
+                        };
                     std::vector<CommitId> cids;
                     for (const auto& c : dead_commits)
                         cids.push_back(c.commit_id);
-                    r.commits_deleted = detail::delete_unreferenced<CommitRow, CommitRefRow>(
-                        cat, cids, opt.batch_rows);
+                    r.commits_deleted = tx.template erase<CommitRow>(
+                        unreferenced.template operator()<CommitRow, CommitRefRow>(cids));
                     std::vector<SnapshotId> sids;
-                    for (const auto& s : dead_snapshots)
-                        sids.push_back(s.snapshot_id);
-                    r.snapshots_deleted = detail::delete_unreferenced<SnapshotRow, SnapshotRefRow>(
-                        cat, sids, opt.batch_rows);
+                    for (const auto& x : dead_snapshots)
+                        sids.push_back(x.snapshot_id);
+                    r.snapshots_deleted = tx.template erase<SnapshotRow>(
+                        unreferenced.template operator()<SnapshotRow, SnapshotRefRow>(sids));
                     std::vector<ObjectId> oids;
                     for (const auto& o : dead_objects)
                         oids.push_back(o.object_id);
-                    for_batches(oids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
-                        cat.transact([&](auto& tx) {
-                            std::unordered_set<ObjectId> referenced;
-                            for (const auto& ref : tx.template find_by<ObjectRefRow, 1>(batch))
-                                referenced.insert(ref.object_id);
-                            std::vector<Key<ObjectRow>> gone;
-                            for (const auto& id : batch)
-                                if (!referenced.count(id))
-                                    gone.emplace_back(id);
-                            std::vector<std::string> containers;
-                            auto rows = tx.template find<ObjectRow>(gone);
-                            auto locs = tx.template find<LocationRow>(gone);
-                            std::vector<Key<ObjectRow>> erase;
-                            for (std::size_t i = 0; i < gone.size(); ++i) {
-                                if (rows[i] && rows[i]->created_at > cutoff)
-                                    continue; // fresh upload: keep
-                                erase.push_back(gone[i]);
-                                if (rows[i])
-                                    r.object_bytes_deleted += rows[i]->size;
-                                if (locs[i])
-                                    containers.push_back(locs[i]->container);
-                            }
-                            r.objects_deleted += tx.template erase<ObjectRow>(erase);
-                            tx.template erase<LocationRow>(erase);
-                            std::sort(containers.begin(), containers.end());
-                            containers.erase(std::unique(containers.begin(), containers.end()),
-                                             containers.end());
-                            r.containers_retired +=
-                                detail::retire_empty_containers(tx, containers, now);
-                            return 0;
-                        });
-                    });
+                    auto gone = unreferenced.template operator()<ObjectRow, ObjectRefRow>(oids);
+                    std::vector<Key<ObjectRow>> erase;
+                    std::vector<std::string> containers;
+                    for_batches(std::span<const Key<ObjectRow>>(gone), opt.batch_rows,
+                                [&](std::span<const Key<ObjectRow>> batch) {
+                                    auto rows = tx.template find<ObjectRow>(batch);
+                                    auto locs = tx.template find<LocationRow>(batch);
+                                    for (std::size_t i = 0; i < batch.size(); ++i) {
+                                        if (rows[i] && rows[i]->created_at > cutoff)
+                                            continue; // fresh upload: keep
+                                        erase.push_back(batch[i]);
+                                        if (rows[i])
+                                            r.object_bytes_deleted += rows[i]->size;
+                                        if (locs[i])
+                                            containers.push_back(locs[i]->container);
+                                    }
+                                });
+                    r.objects_deleted = tx.template erase<ObjectRow>(erase);
+                    tx.template erase<LocationRow>(erase);
+                    std::sort(containers.begin(), containers.end());
+                    containers.erase(std::unique(containers.begin(), containers.end()),
+                                     containers.end());
+                    r.containers_retired = detail::retire_empty_containers(tx, containers, now);
+                    return true;
                 });
+            });
+            if (!done) {
+                r.skipped = true;
+                r.reason = "repo '" + repo + "' changed while GC scanned it; run GC again";
             }
         }
     }

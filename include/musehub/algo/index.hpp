@@ -58,15 +58,9 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
         return mpack ? wire::v2{}.decode_pack(bytes, hub.options().limits)
                      : wire::v1{}.decode_pack(bytes, hub.options().limits);
     });
-    times.time("verify", [&] {
-        verify_objects(pack, hub.options().limits);
-        verify_history(pack);
-    });
     auto format = mpack ? catalog::ContainerFormat::v2_pack : catalog::ContainerFormat::v1_bundle;
-    auto stored = store_objects(hub, req.repo, pack, bytes, format, times, &req.container);
-    auto r = register_history(hub, req.repo, pack, req.branch, req.force, std::move(times));
-    r.stored = stored;
-    return r;
+    return push_pack(hub, req.repo, pack, bytes, format, req.branch, req.force, std::move(times),
+                     &req.container);
 }
 
 } // namespace musehub::algo

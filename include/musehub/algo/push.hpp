@@ -62,7 +62,8 @@ struct PushResult {
 };
 
 namespace detail {
-struct Retry {}; // a row this push counted on vanished under it (GC): go again
+struct Retry {};   // a row this push counted on vanished under it (GC): go again
+struct GcRaced {}; // GC deleted something after this push checked: check again, then write
 
 // Bumps the repo's epoch inside a write transaction, creating the repo on first use.
 template <class Tx>
@@ -248,154 +249,190 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
     }
 }
 
-// Registers the commits and snapshots of `pack` for `repo` and moves `branch` to the pack's
-// head. The objects must already be registered (store_objects, or an earlier upload).
+// What a push will change, worked out by reads alone: a push that fails here has written
+// nothing. Objects carried in `pack.objects` count as present (they are stored next).
+struct HistoryPlan {
+    std::uint64_t gc_epoch =
+        0; // GC deletions the checks saw; the branch moves only if still current
+    CommitId head;
+    std::optional<Branch> current;
+    PushOutcome outcome = PushOutcome::unchanged;
+    std::vector<const Commit*> fresh_commits;
+    std::vector<const Snapshot*> fresh_snapshots;
+    std::vector<CommitId> external_parents;     // parents the push builds on, already in the repo
+    std::vector<SnapshotId> external_snapshots; // snapshots it reuses, already in the repo
+    std::vector<ObjectId> objects;              // every object of every fresh snapshot
+};
+
+namespace detail {
+// Whether `head` may replace the branch's current head; throws non_fast_forward if not.
+template <class Parents>
+PushOutcome decide(const std::optional<Branch>& current, const CommitId& head, bool force,
+                   Parents&& parents, const std::string& repo, const std::string& branch) {
+    if (!current)
+        return PushOutcome::created;
+    if (current->head == head)
+        return PushOutcome::unchanged;
+    if (is_ancestor(current->head, head, parents))
+        return PushOutcome::fast_forward;
+    if (!force)
+        fail(errc::non_fast_forward,
+             "branch '" + branch + "' of '" + repo + "' is at " + current->head.hex() + "; " +
+                 head.hex() + " does not descend from it (push with force to overwrite)");
+    return PushOutcome::forced;
+}
+} // namespace detail
+
 template <class H>
-PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
-                            const std::string& branch, bool force, PhaseTimes times = {}) {
+HistoryPlan check_history(H& hub, const std::string& repo, const Pack& pack,
+                          const std::string& branch, bool force) {
     detail::validate_name("repo", repo);
     detail::validate_name("branch", branch);
+    auto& cat = hub.catalog();
+    const auto& opt = hub.options();
+    HistoryPlan plan;
+    plan.head = detail::pick_head(pack, branch);
+    {
+        Key<RepoRow> key{repo};
+        auto row = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+        plan.gc_epoch = row ? row->gc_epoch : 0;
+    }
+
+    std::unordered_set<CommitId> commits;
+    for (const auto& c : pack.commits)
+        commits.insert(c.commit_id);
+    std::unordered_set<SnapshotId> snapshots;
+    for (const auto& s : pack.snapshots)
+        snapshots.insert(s.snapshot_id);
+    std::unordered_set<ObjectId> carried;
+    for (const auto& o : pack.objects)
+        carried.insert(o.id);
+    if (!commits.count(plan.head)) {
+        auto known =
+            cat.template contains<CommitRefRow>(std::vector<Key<CommitRefRow>>{{repo, plan.head}});
+        if (!known[0])
+            fail(errc::unknown_parent,
+                 "head " + plan.head.hex() + " is neither in the push nor in repo '" + repo + "'");
+    }
+
+    // What the repo already has.
+    std::vector<CommitId> cids;
+    for (const auto& c : pack.commits)
+        cids.push_back(c.commit_id);
+    auto known_c =
+        cat.template contains<CommitRefRow>(repo_keys(repo, std::span<const CommitId>(cids)));
+    for (std::size_t i = 0; i < cids.size(); ++i)
+        if (!known_c[i])
+            plan.fresh_commits.push_back(&pack.commits[i]);
+    std::vector<SnapshotId> sids;
+    for (const auto& s : pack.snapshots)
+        sids.push_back(s.snapshot_id);
+    auto known_s =
+        cat.template contains<SnapshotRefRow>(repo_keys(repo, std::span<const SnapshotId>(sids)));
+    for (std::size_t i = 0; i < sids.size(); ++i)
+        if (!known_s[i])
+            plan.fresh_snapshots.push_back(&pack.snapshots[i]);
+
+    // Closure: every parent and snapshot of a new commit is in the push or in the repo.
+    std::unordered_set<CommitId> ext_p;
+    std::unordered_set<SnapshotId> ext_s;
+    for (const auto* c : plan.fresh_commits) {
+        for (const auto& p : c->parents())
+            if (!commits.count(p))
+                ext_p.insert(p);
+        if (!snapshots.count(c->snapshot_id))
+            ext_s.insert(c->snapshot_id);
+    }
+    plan.external_parents.assign(ext_p.begin(), ext_p.end());
+    plan.external_snapshots.assign(ext_s.begin(), ext_s.end());
+    std::vector<std::string> missing;
+    auto have_p = cat.template contains<CommitRefRow>(
+        repo_keys(repo, std::span<const CommitId>(plan.external_parents)));
+    for (std::size_t i = 0; i < plan.external_parents.size(); ++i)
+        if (!have_p[i])
+            missing.push_back(plan.external_parents[i].hex());
+    if (!missing.empty())
+        fail(errc::unknown_parent, std::to_string(missing.size()) +
+                                       " parent commit(s) are neither in the push nor in repo '" +
+                                       repo + "': " + detail::list_ids(missing));
+    auto have_s = cat.template contains<SnapshotRefRow>(
+        repo_keys(repo, std::span<const SnapshotId>(plan.external_snapshots)));
+    for (std::size_t i = 0; i < plan.external_snapshots.size(); ++i)
+        if (!have_s[i])
+            missing.push_back(plan.external_snapshots[i].hex());
+    if (!missing.empty())
+        fail(errc::missing_object,
+             std::to_string(missing.size()) +
+                 " snapshot(s) named by pushed commits are neither in the push nor in repo '" +
+                 repo + "': " + detail::list_ids(missing));
+
+    // Every object of every new snapshot: carried by the push, or registered with its bytes
+    // present.
+    std::unordered_set<ObjectId> seen;
+    std::vector<ObjectId> elsewhere;
+    for (const auto* s : plan.fresh_snapshots)
+        for (const auto& e : s->manifest)
+            if (seen.insert(e.object).second) {
+                plan.objects.push_back(e.object);
+                if (!carried.count(e.object))
+                    elsewhere.push_back(e.object);
+            }
+    std::vector<std::string> absent, bytes_missing;
+    std::unordered_map<std::string, std::vector<ObjectId>> by_container;
+    for_batches(elsewhere, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+        auto locs = cat.template find<LocationRow>(keys_of(batch));
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!locs[i])
+                absent.push_back(batch[i].hex());
+            else
+                by_container[locs[i]->container].push_back(batch[i]);
+        }
+    });
+    std::vector<std::string> containers;
+    for (const auto& [k, _] : by_container)
+        containers.push_back(k);
+    auto present = sizes(hub.store(), std::span<const std::string>(containers));
+    for (std::size_t i = 0; i < containers.size(); ++i)
+        if (!present[i])
+            for (const auto& id : by_container[containers[i]])
+                bytes_missing.push_back(id.hex());
+    if (!absent.empty() || !bytes_missing.empty())
+        fail(errc::missing_object,
+             std::to_string(absent.size() + bytes_missing.size()) +
+                 " object(s) of the pushed snapshots are missing: " +
+                 std::to_string(absent.size()) + " not in the push or storage" +
+                 (absent.empty() ? "" : " (" + detail::list_ids(absent) + ")") + ", " +
+                 std::to_string(bytes_missing.size()) + " registered but their bytes are missing" +
+                 (bytes_missing.empty() ? "" : " (" + detail::list_ids(bytes_missing) + ")"));
+
+    // Fast-forward.
+    Key<Branch> branch_key{repo, branch};
+    plan.current = cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
+    plan.outcome = detail::decide(plan.current, plan.head, force,
+                                  pack_then_catalog_parents(cat, pack), repo, branch);
+    return plan;
+}
+
+// Writes the rows of a checked plan and moves the branch. The objects must be registered by
+// now (store_objects, or an earlier upload).
+template <class H>
+PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
+                         const std::string& branch, bool force, HistoryPlan plan,
+                         PhaseTimes times = {}) {
     auto& cat = hub.catalog();
     const auto& opt = hub.options();
     PushResult r;
     r.repo = repo;
     r.branch = branch;
+    r.head = plan.head;
+    r.outcome = plan.outcome;
+    r.previous = plan.current ? std::optional<CommitId>(plan.current->head) : std::nullopt;
     r.commits = pack.commits.size();
     r.snapshots = pack.snapshots.size();
-    r.head = detail::pick_head(pack, branch);
-
-    std::unordered_map<CommitId, const Commit*> commits;
-    for (const auto& c : pack.commits)
-        commits.emplace(c.commit_id, &c);
-    std::unordered_map<SnapshotId, const Snapshot*> snapshots;
-    for (const auto& s : pack.snapshots)
-        snapshots.emplace(s.snapshot_id, &s);
-    if (!commits.count(r.head)) {
-        auto known =
-            cat.template contains<CommitRefRow>(std::vector<Key<CommitRefRow>>{{repo, r.head}});
-        if (!known[0])
-            fail(errc::unknown_parent,
-                 "head " + r.head.hex() + " is neither in the push nor in repo '" + repo + "'");
-    }
-
-    // ---- check: what the repo has, and whether the new history is closed over it -----------
-    std::vector<const Commit*> fresh_commits;
-    std::vector<const Snapshot*> fresh_snapshots;
-    std::vector<CommitId> external_parents;
-    std::vector<SnapshotId> external_snapshots;
-    std::vector<ObjectId> objects;
-    times.time("check", [&] {
-        std::vector<CommitId> cids;
-        for (const auto& c : pack.commits)
-            cids.push_back(c.commit_id);
-        auto known_c =
-            cat.template contains<CommitRefRow>(repo_keys(repo, std::span<const CommitId>(cids)));
-        for (std::size_t i = 0; i < cids.size(); ++i)
-            if (!known_c[i])
-                fresh_commits.push_back(&pack.commits[i]);
-        std::vector<SnapshotId> sids;
-        for (const auto& s : pack.snapshots)
-            sids.push_back(s.snapshot_id);
-        auto known_s = cat.template contains<SnapshotRefRow>(
-            repo_keys(repo, std::span<const SnapshotId>(sids)));
-        for (std::size_t i = 0; i < sids.size(); ++i)
-            if (!known_s[i])
-                fresh_snapshots.push_back(&pack.snapshots[i]);
-
-        std::unordered_set<CommitId> ext_p;
-        std::unordered_set<SnapshotId> ext_s;
-        for (const auto* c : fresh_commits) {
-            for (const auto& p : c->parents())
-                if (!commits.count(p))
-                    ext_p.insert(p);
-            if (!snapshots.count(c->snapshot_id))
-                ext_s.insert(c->snapshot_id);
-        }
-        external_parents.assign(ext_p.begin(), ext_p.end());
-        external_snapshots.assign(ext_s.begin(), ext_s.end());
-        auto have_p = cat.template contains<CommitRefRow>(
-            repo_keys(repo, std::span<const CommitId>(external_parents)));
-        std::vector<std::string> missing;
-        for (std::size_t i = 0; i < external_parents.size(); ++i)
-            if (!have_p[i])
-                missing.push_back(external_parents[i].hex());
-        if (!missing.empty())
-            fail(errc::unknown_parent,
-                 std::to_string(missing.size()) +
-                     " parent commit(s) are neither in the push nor in repo '" + repo +
-                     "': " + detail::list_ids(missing));
-        auto have_s = cat.template contains<SnapshotRefRow>(
-            repo_keys(repo, std::span<const SnapshotId>(external_snapshots)));
-        for (std::size_t i = 0; i < external_snapshots.size(); ++i)
-            if (!have_s[i])
-                missing.push_back(external_snapshots[i].hex());
-        if (!missing.empty())
-            fail(errc::missing_object,
-                 std::to_string(missing.size()) +
-                     " snapshot(s) named by pushed commits are neither in the push nor in repo '" +
-                     repo + "': " + detail::list_ids(missing));
-
-        // Every object of every new snapshot: registered, and its bytes present.
-        std::unordered_set<ObjectId> seen;
-        for (const auto* s : fresh_snapshots)
-            for (const auto& e : s->manifest)
-                if (seen.insert(e.object).second)
-                    objects.push_back(e.object);
-        std::vector<std::string> absent, bytes_missing;
-        std::unordered_map<std::string, std::vector<ObjectId>> by_container;
-        for_batches(objects, opt.batch_rows, [&](std::span<const ObjectId> batch) {
-            auto locs = cat.template find<LocationRow>(keys_of(batch));
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (!locs[i])
-                    absent.push_back(batch[i].hex());
-                else
-                    by_container[locs[i]->container].push_back(batch[i]);
-            }
-        });
-        std::vector<std::string> containers;
-        for (const auto& [k, _] : by_container)
-            containers.push_back(k);
-        auto sizes_ = sizes(hub.store(), std::span<const std::string>(containers));
-        for (std::size_t i = 0; i < containers.size(); ++i)
-            if (!sizes_[i])
-                for (const auto& id : by_container[containers[i]])
-                    bytes_missing.push_back(id.hex());
-        if (!absent.empty() || !bytes_missing.empty())
-            fail(errc::missing_object,
-                 std::to_string(absent.size() + bytes_missing.size()) +
-                     " object(s) of the pushed snapshots are missing: " +
-                     std::to_string(absent.size()) + " not in the push or storage" +
-                     (absent.empty() ? "" : " (" + detail::list_ids(absent) + ")") + ", " +
-                     std::to_string(bytes_missing.size()) +
-                     " registered but their bytes are missing" +
-                     (bytes_missing.empty() ? "" : " (" + detail::list_ids(bytes_missing) + ")"));
-    });
-    r.commits_new = fresh_commits.size();
-    r.snapshots_new = fresh_snapshots.size();
-
-    // ---- fast-forward ---------------------------------------------------------------------
+    r.commits_new = plan.fresh_commits.size();
+    r.snapshots_new = plan.fresh_snapshots.size();
     Key<Branch> branch_key{repo, branch};
-    auto read_branch = [&] {
-        return cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
-    };
-    auto parents = pack_then_catalog_parents(cat, pack);
-    auto decide = [&](const std::optional<Branch>& current) {
-        r.previous = current ? std::optional<CommitId>(current->head) : std::nullopt;
-        if (!current)
-            return PushOutcome::created;
-        if (current->head == r.head)
-            return PushOutcome::unchanged;
-        if (is_ancestor(current->head, r.head, parents))
-            return PushOutcome::fast_forward;
-        if (!force)
-            fail(errc::non_fast_forward,
-                 "branch '" + branch + "' of '" + repo + "' is at " + current->head.hex() + "; " +
-                     r.head.hex() + " does not descend from it (push with force to overwrite)");
-        return PushOutcome::forced;
-    };
-    auto current = read_branch();
-    times.time("check", [&] { r.outcome = decide(current); });
-
+    auto current = plan.current;
     // ---- history rows ---------------------------------------------------------------------
     auto now = hub.now();
     times.time("refs", [&] {
@@ -404,15 +441,15 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
         cat.transact([&](auto& tx) {
             detail::bump_epoch(tx, repo, branch);
             std::vector<CommitRefRow> cr;
-            for (const auto& p : external_parents)
+            for (const auto& p : plan.external_parents)
                 cr.push_back({repo, p, now});
             std::vector<SnapshotRefRow> sr;
-            for (const auto& s : external_snapshots)
+            for (const auto& s : plan.external_snapshots)
                 sr.push_back({repo, s, now});
             auto pc = tx.template contains<CommitRow>(
-                keys_of(std::span<const CommitId>(external_parents)));
+                keys_of(std::span<const CommitId>(plan.external_parents)));
             auto sc = tx.template contains<SnapshotRow>(
-                keys_of(std::span<const SnapshotId>(external_snapshots)));
+                keys_of(std::span<const SnapshotId>(plan.external_snapshots)));
             if (std::find(pc.begin(), pc.end(), false) != pc.end() ||
                 std::find(sc.begin(), sc.end(), false) != sc.end())
                 fail(errc::conflict, "history this push builds on was collected while it was "
@@ -421,7 +458,7 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
             tx.upsert(std::span<const SnapshotRefRow>(sr));
             return 0;
         });
-        for_batches(objects, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+        for_batches(plan.objects, opt.batch_rows, [&](std::span<const ObjectId> batch) {
             cat.transact([&](auto& tx) {
                 detail::bump_epoch(tx, repo, branch);
                 auto present = tx.template contains<ObjectRow>(keys_of(batch));
@@ -438,7 +475,7 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
         });
     });
     times.time("snapshots", [&] {
-        for_batches(std::span<const Snapshot* const>(fresh_snapshots), opt.batch_rows,
+        for_batches(std::span<const Snapshot* const>(plan.fresh_snapshots), opt.batch_rows,
                     [&](std::span<const Snapshot* const> batch) {
                         std::vector<SnapshotRow> rows;
                         std::vector<SnapshotRefRow> refs;
@@ -481,6 +518,14 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
     times.time("branch", [&] {
         for (int attempt = 0; r.outcome != PushOutcome::unchanged; ++attempt) {
             bool moved = cat.transact([&](auto& tx) {
+                // Moving a branch changes what GC must keep: it bumps the epoch like any write.
+                detail::bump_epoch(tx, repo, branch);
+                {
+                    Key<RepoRow> key{repo};
+                    auto row = tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+                    if (row && row->gc_epoch != plan.gc_epoch)
+                        throw detail::GcRaced{};
+                }
                 Key<CommitRefRow> head_ref{repo, r.head};
                 if (!tx.template contains<CommitRefRow>(
                         std::span<const Key<CommitRefRow>>(&head_ref, 1))[0])
@@ -493,35 +538,67 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
                 break;
             if (attempt >= 16)
                 fail(errc::conflict, "branch '" + branch + "' kept moving under this push; retry");
-            current =
-                read_branch(); // someone else moved it: decide again against what is there now
-            r.outcome = decide(current);
+            // Someone else moved it: decide again against what is there now.
+            current = cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
+            r.previous = current ? std::optional<CommitId>(current->head) : std::nullopt;
+            r.outcome = detail::decide(current, r.head, force, pack_then_catalog_parents(cat, pack),
+                                       repo, branch);
         }
     });
     r.times = std::move(times);
     return r;
 }
 
-// A whole push: verify, store the container, register objects and history, move the branch.
-// `container` holds the bytes the pack was decoded from (its object views point into it).
+// Checks, then registers, the commits and snapshots of `pack` and moves `branch`.
+template <class H>
+PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
+                            const std::string& branch, bool force, PhaseTimes times = {}) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            auto plan =
+                times.time("check", [&] { return check_history(hub, repo, pack, branch, force); });
+            return write_history(hub, repo, pack, branch, force, std::move(plan), times);
+        } catch (const detail::GcRaced&) {
+            if (attempt >= 8)
+                fail(errc::conflict,
+                     "GC kept collecting '" + repo + "' during this push; retry the push");
+        }
+    }
+}
+
+// A whole push: verify, check, store the container, register objects and history, move the
+// branch. `container` holds the bytes the pack was decoded from (its object views point into
+// it); with `existing`, those bytes are already stored under that key (an index job).
 template <class H>
 PushResult push_pack(H& hub, const std::string& repo, const Pack& pack, BytesView container,
-                     ContainerFormat format, const std::string& branch, bool force) {
+                     ContainerFormat format, const std::string& branch, bool force,
+                     PhaseTimes times = {}, const std::string* existing = nullptr) {
     detail::validate_name("repo", repo);
     detail::validate_name("branch", branch);
-    PhaseTimes times;
     times.time("verify", [&] {
         verify_objects(pack, hub.options().limits);
         verify_history(pack);
     });
-    detail::pick_head(pack, branch); // a push that cannot name its head fails before any write
-    auto stored = store_objects(hub, repo, pack, container, format, times);
-    auto r = register_history(hub, repo, pack, branch, force, std::move(times));
-    r.stored = stored;
-    if (!stored.container.empty())
-        hub.queue().enqueue(JobSpec{"consolidate:" + repo + ":" + stored.container,
-                                    JobKind::consolidate, repo, 5, hub.now()});
-    return r;
+    // Every check before the first write: a rejected push leaves the hub exactly as it was.
+    // If GC deletes anything between the checks and the branch move, check and write again:
+    // every step is idempotent.
+    for (int attempt = 0;; ++attempt) {
+        try {
+            auto plan =
+                times.time("check", [&] { return check_history(hub, repo, pack, branch, force); });
+            auto stored = store_objects(hub, repo, pack, container, format, times, existing);
+            auto r = write_history(hub, repo, pack, branch, force, std::move(plan), times);
+            r.stored = stored;
+            if (!stored.container.empty())
+                hub.queue().enqueue(JobSpec{"consolidate:" + repo + ":" + stored.container,
+                                            JobKind::consolidate, repo, 5, hub.now()});
+            return r;
+        } catch (const detail::GcRaced&) {
+            if (attempt >= 8)
+                fail(errc::conflict,
+                     "GC kept collecting '" + repo + "' during this push; retry the push");
+        }
+    }
 }
 
 } // namespace musehub::algo

@@ -34,11 +34,13 @@ struct table;
 
 // A repo. `epoch` counts the transactions that registered anything for it: GC deletes only
 // if the epoch it read before scanning is still current, so no push can slip between GC's
-// scan and its delete.
+// scan and its delete. `gc_epoch` counts GC's deletions: a push moves its branch only if no
+// deletion happened since it checked what it builds on.
 struct RepoRow {
     std::string repo{};
     std::string default_branch{};
     std::uint64_t epoch{};
+    std::uint64_t gc_epoch{};
     friend bool operator==(const RepoRow&, const RepoRow&) = default;
 };
 template <>
@@ -193,7 +195,7 @@ using Schema =
 } // namespace musehub::catalog
 
 // Reflection: the field lists the codecs, catalogs and printers derive everything from.
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::RepoRow, repo, default_branch, epoch);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::RepoRow, repo, default_branch, epoch, gc_epoch);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRow, object_id, size, created_at);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ContainerRow, container, pack, format, size, objects,
                         commits, snapshots, created_at);

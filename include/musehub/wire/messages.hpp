@@ -14,6 +14,9 @@ struct PushRequest {
     Pack pack;
     std::string branch;
     bool force = false;
+    // Set by decoders whose message wraps a standalone encoded pack (v2): where it lies in the
+    // message, so a hub can store exactly the pack. Empty when the message is the pack (v1).
+    BytesView encoded_pack{};
 };
 
 // "Send me what I need to have `want`; I already have `have` and their ancestors."

@@ -213,8 +213,9 @@ public:
             detail::as_str(detail::require_key(m, "branch", "v2 push"), "v2 push 'branch'");
         if (auto* f = detail::find_key(m, "force"); f && !f->is_nil())
             push.force = detail::as_bool(*f, "v2 push 'force'");
-        push.pack = decode_pack(
-            detail::as_bin(detail::require_key(m, "pack", "v2 push"), "v2 push 'pack'"), limits);
+        push.encoded_pack =
+            detail::as_bin(detail::require_key(m, "pack", "v2 push"), "v2 push 'pack'");
+        push.pack = decode_pack(push.encoded_pack, limits);
         return push;
     }
 

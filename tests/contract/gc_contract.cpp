@@ -1,0 +1,332 @@
+// GC, consolidation and GC safety, for every backend and both wire policies (DESIGN.md
+// invariants 4 and 5). Scenario names (GC-1, PG-4, …) are the ones issue 3 lists.
+#include "hub_setups.hpp"
+
+#include "common/catch_printing.hpp"
+
+#include <random>
+#include <thread>
+
+using namespace musehub;
+using namespace contract;
+
+namespace {
+template <class S>
+std::set<ObjectId> refs_of(S& s, const std::string& repo) {
+    std::set<ObjectId> out;
+    for (const auto& r : s.backend.catalog().template scan<catalog::ObjectRefRow>(std::tuple{repo}))
+        out.insert(r.object_id);
+    return out;
+}
+template <class S>
+bool has_object(S& s, const ObjectId& id) {
+    return s.backend.catalog().template contains<catalog::ObjectRow>(
+        std::vector<catalog::Key<catalog::ObjectRow>>{{id}})[0];
+}
+ObjectId oid(const std::string& content) {
+    return object_id_of(as_bytes(content));
+}
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("GC scenarios", "[contract][gc]", Setups) {
+    TestType s;
+    Client c;
+    c.write("keep.txt", "kept");
+    c.write("shared.txt", "shared by both repos");
+    auto base = c.commit("base");
+    s.push("r", "main", c.pack(base));
+    c.write("secret.txt", "secret");
+    auto oops = c.commit("oops");
+    s.push("r", "main", c.pack(oops, {base})); // a second container, holding only "secret"
+    c.checkout(base);
+    s.push("r", "main", c.pack(base), /*force=*/true); // "secret" is now garbage in r
+
+    SECTION("GC-1 the ref to an object no live snapshot uses is deleted; GC-3 the object with it") {
+        auto g = s.hub.gc("r");
+        CHECK_FALSE(g.skipped);
+        CHECK_FALSE(refs_of(s, "r").count(oid("secret")));
+        CHECK_FALSE(has_object(s, oid("secret")));
+        CHECK(g.objects_deleted == 1);
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("GC-2 a ref is kept while a live snapshot uses it") {
+        s.hub.gc("r");
+        CHECK(refs_of(s, "r").count(oid("kept")));
+        CHECK(has_object(s, oid("kept")));
+        CHECK(s.clone("r", "main") == expected_tree(c, base));
+    }
+    SECTION("GC-4 an object is kept while another repo refers to it") {
+        Client other;
+        other.write("secret-too.txt", "secret");
+        s.push("other", "main", other.pack(other.commit("also has it")));
+        auto g = s.hub.gc("r");
+        CHECK_FALSE(refs_of(s, "r").count(oid("secret")));
+        CHECK(has_object(s, oid("secret")));
+        CHECK(g.objects_deleted == 0);
+        CHECK(s.clone("other", "main").at("secret-too.txt") == "secret");
+    }
+    SECTION("GC-5 a clean repo is a no-op") {
+        s.hub.gc("r");
+        auto before = s.state();
+        auto g = s.hub.gc("r");
+        CHECK(s.state() == before);
+        CHECK(g.commit_refs_dropped + g.snapshot_refs_dropped + g.object_refs_dropped +
+                  g.objects_deleted ==
+              0);
+    }
+    SECTION("GC-6 the result fields are populated") {
+        auto g = s.hub.gc("r");
+        CHECK(g.repo == "r");
+        CHECK(g.live_commits == 1);
+        CHECK(g.live_snapshots == 1);
+        CHECK(g.live_objects == 2);
+        CHECK(g.commit_refs_dropped == 1);
+        CHECK(g.snapshot_refs_dropped == 1);
+        CHECK(g.object_refs_dropped == 1);
+        CHECK(g.commits_deleted == 1);
+        CHECK(g.snapshots_deleted == 1);
+        CHECK(g.objects_deleted == 1);
+        CHECK(g.object_bytes_deleted == std::string("secret").size());
+        CHECK(g.errors.empty());
+        CHECK_FALSE(g.times.phases().empty());
+    }
+    SECTION("GC-7 a repo without branches is skipped") {
+        auto g = s.hub.gc("nobody");
+        CHECK(g.skipped);
+        CHECK_THAT(g.reason, Catch::Contains("no branches"));
+    }
+    SECTION("GC-8 refs younger than the grace period are kept, and their history with them") {
+        HubOptions o = s.hub.options();
+        o.grace = std::chrono::hours(1);
+        typename TestType::Hub patient{s.hub.wire(), s.backend.store(), s.backend.catalog(),
+                                       s.backend.queue(), o};
+        auto g = patient.gc("r");
+        CHECK(g.object_refs_dropped == 0);
+        CHECK(has_object(s, oid("secret")));
+        s.clock.advance(std::chrono::hours(2));
+        patient.gc("r");
+        CHECK_FALSE(has_object(s, oid("secret")));
+    }
+    SECTION("GC-9 a container left with nothing live is retired, and its bytes purged after the "
+            "grace period") {
+        auto before = s.backend.store().list("v1/packs/").size();
+        auto g = s.hub.gc("r");
+        CHECK(g.containers_retired == 1);
+        CHECK(g.tombstones_purged == 1); // grace is zero here
+        CHECK(g.bytes_purged > 0);
+        CHECK(s.backend.store().list("v1/packs/").size() == before - 1);
+        CHECK(s.clone("r", "main") == expected_tree(c, base));
+        CHECK(s.hub.fsck().ok());
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("PG consolidation scenarios", "[contract][consolidate]", Setups) {
+    TestType s;
+    Client c;
+    std::vector<CommitId> pushed;
+    std::optional<CommitId> prev;
+    for (int i = 0; i < 4; ++i) {
+        c.write("f" + std::to_string(i) + ".txt", std::string(300, static_cast<char>('a' + i)));
+        c.write("README.md", "version " + std::to_string(i));
+        auto id = c.commit("c" + std::to_string(i));
+        s.push("r", "main", prev ? c.pack(id, {*prev}) : c.pack(id));
+        prev = id;
+    }
+    auto containers_of = [&](const std::string& repo) {
+        std::set<std::string> out;
+        std::vector<catalog::Key<catalog::LocationRow>> keys;
+        for (const auto& id : refs_of(s, repo))
+            keys.emplace_back(id);
+        for (const auto& l : s.backend.catalog().template find<catalog::LocationRow>(keys))
+            if (l)
+                out.insert(l->container);
+        return out;
+    };
+    REQUIRE(containers_of("r").size() == 4);
+
+    SECTION("PG-1 merges N packs into one and re-points every location; PG-2 one pack per repo; "
+            "PG-3 it holds every object") {
+        auto r = s.hub.consolidate("r");
+        CHECK_FALSE(r.skipped);
+        CHECK(r.sources == 4);
+        CHECK(r.relocated == refs_of(s, "r").size());
+        CHECK(containers_of("r") == std::set<std::string>{r.container});
+        CHECK(r.objects == refs_of(s, "r").size());
+        CHECK(s.clone("r", "main") == expected_tree(c, c.head()));
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("PG-4 idempotent: the same key, no duplicate rows") {
+        auto first = s.hub.consolidate("r");
+        auto state = s.state();
+        auto again = s.hub.consolidate("r");
+        CHECK(again.skipped); // one pack now
+        CHECK(s.state() == state);
+        // A rerun that finds the sources again (another push) reuses the pack an identical run
+        // made.
+        CHECK(first.pack == wire::v2::pack_key(*s.backend.store().get(first.container)));
+    }
+    SECTION("PG-5 one pack or none: skipped") {
+        s.hub.consolidate("r");
+        auto r = s.hub.consolidate("r");
+        CHECK(r.skipped);
+        CHECK_THAT(r.reason, Catch::Contains("1 pack"));
+        CHECK(s.hub.consolidate("empty").skipped);
+    }
+    SECTION("PG-6 a clone afterwards reads exactly one pack") {
+        s.hub.consolidate("r");
+        auto f = s.hub.fetch("r", FetchRequest{{c.head()}, {}});
+        CHECK(f.sources_read == 1);
+    }
+    SECTION("PG-7 a container another repo still uses is not retired") {
+        Client other;
+        other.write("f0.txt", std::string(300, 'a'));
+        s.push("other", "main", other.pack(other.commit("shares f0")));
+        auto r = s.hub.consolidate("r");
+        CHECK(r.retired == 4); // every location moved, including the shared object's
+        CHECK(s.clone("other", "main").at("f0.txt") == std::string(300, 'a'));
+        CHECK(s.hub.fsck().ok());
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("GC-SAFETY deterministic: a push that deduplicates against an object GC is "
+                        "about to delete keeps it",
+                        "[contract][gc][safety]", Setups) {
+    TestType s;
+    Client a;
+    a.write("base.txt", "base");
+    auto base = a.commit("base");
+    a.write("payload.bin", "the payload both repos want");
+    auto tip = a.commit("payload");
+    s.push("a", "main", a.pack(tip));
+    a.checkout(base);
+    s.push("a", "main", a.pack(base), true); // payload is garbage in "a"
+
+    Client b;
+    b.write("copy.bin", "the payload both repos want");
+    auto b_head = b.commit("b has the payload too");
+    bool pushed = false;
+    SECTION("another repo pushes the same object while GC is paused between scan and delete") {
+        algo::GcHooks hooks;
+        hooks.after_scan = [&] {
+            auto r = s.push("b", "main", b.pack(b_head));
+            pushed = r.stored.fresh == 1 || r.stored.fresh == 0;
+        };
+        auto g = s.hub.gc("a", hooks);
+        CHECK(pushed);
+        CHECK_FALSE(g.skipped);
+        CHECK(s.clone("b", "main") == expected_tree(b, b_head));
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("the same repo pushes while GC is paused: GC notices and stands down") {
+        algo::GcHooks hooks;
+        hooks.after_scan = [&] {
+            a.write("payload.bin", "the payload both repos want");
+            auto again = a.commit("bring it back");
+            s.push("a", "main", a.pack(again, {base}));
+        };
+        auto g = s.hub.gc("a", hooks);
+        CHECK(g.skipped);
+        CHECK_THAT(g.reason, Catch::Contains("changed"));
+        CHECK(s.clone("a", "main").at("payload.bin") == "the payload both repos want");
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("a push that counted on an object GC then deleted fails cleanly and succeeds when "
+            "retried") {
+        // b uploads without the object (the hub said it had it), GC deletes it in between.
+        auto bare = b.pack(b_head, {}, /*with_objects=*/false);
+        s.hub.gc("a");
+        auto code = code_of([&] { s.push("b", "main", bare); });
+        CHECK(code == errc::missing_object);
+        s.push("b", "main", b.pack(b_head)); // the client re-sends what the hub lacks
+        CHECK(s.clone("b", "main") == expected_tree(b, b_head));
+        CHECK(s.hub.fsck().ok());
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC and consolidation",
+                        "[contract][gc][safety]", Setups) {
+    TestType s;
+    constexpr int pushers = 3, rounds = 25;
+    std::atomic<bool> stop{false};
+    std::atomic<int> gc_runs{0}, consolidations{0}, retries{0};
+    struct Acked {
+        std::string repo;
+        std::map<std::string, std::string> tree;
+        std::optional<CommitId> head;
+    };
+    std::vector<Acked> acked(pushers);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < pushers; ++t)
+        threads.emplace_back([&, t] {
+            std::mt19937 rng(static_cast<unsigned>(1234 + t));
+            Client c("pusher" + std::to_string(t));
+            std::string repo = "repo" + std::to_string(t);
+            acked[static_cast<std::size_t>(t)].repo = repo;
+            std::optional<CommitId> remote;
+            for (int i = 0; i < rounds; ++i) {
+                // Shared pool of contents: repos deduplicate against each other constantly.
+                for (int k = 0; k < 3; ++k)
+                    c.write("f" + std::to_string(rng() % 6),
+                            "pool content " + std::to_string(rng() % 12));
+                bool rewrite = remote && rng() % 4 == 0;
+                if (rewrite)
+                    c.checkout(*remote), c.remove("f0");
+                auto head = c.commit("r" + std::to_string(i));
+                for (int attempt = 0;; ++attempt) {
+                    try {
+                        // Rewrites go out whole, with force; appends go out incrementally.
+                        auto pack = remote && !rewrite ? c.pack(head, {*remote}) : c.pack(head);
+                        s.push(repo, "main", std::move(pack), /*force=*/true);
+                        break;
+                    } catch (const musehub::error& e) {
+                        // GC may take what a slow push counted on: the push fails whole and is
+                        // retried.
+                        if (e.code() != errc::missing_object && e.code() != errc::conflict)
+                            throw;
+                        ++retries;
+                        if (attempt > 20)
+                            throw;
+                    }
+                }
+                remote = head;
+                acked[static_cast<std::size_t>(t)].head = head;
+                acked[static_cast<std::size_t>(t)].tree = expected_tree(c, head);
+            }
+        });
+    std::thread collector([&] {
+        while (!stop) {
+            for (int t = 0; t < pushers; ++t)
+                s.hub.gc("repo" + std::to_string(t)), ++gc_runs;
+        }
+    });
+    std::thread consolidator([&] {
+        while (!stop) {
+            for (int t = 0; t < pushers; ++t)
+                s.hub.consolidate("repo" + std::to_string(t)), ++consolidations;
+        }
+    });
+    for (auto& th : threads)
+        th.join();
+    stop = true;
+    collector.join();
+    consolidator.join();
+    INFO("gc runs " << gc_runs << ", consolidations " << consolidations << ", retried pushes "
+                    << retries);
+    CHECK(gc_runs > 0);
+    CHECK(consolidations > 0);
+    auto report = s.hub.fsck();
+    for (const auto& v : report.violations)
+        INFO(v.kind << ": " << v.detail);
+    CHECK(report.ok());
+    for (const auto& a : acked) {
+        REQUIRE(a.head);
+        CHECK(s.hub.branch_head(a.repo, "main") == a.head);
+        CHECK(s.clone(a.repo, "main") == a.tree);
+    }
+    // And after a final collection everything acknowledged is still whole.
+    for (const auto& a : acked)
+        s.hub.gc(a.repo);
+    CHECK(s.hub.fsck().ok());
+    for (const auto& a : acked)
+        CHECK(s.clone(a.repo, "main") == a.tree);
+}
