@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -282,6 +283,58 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
     }
     pack.branch_heads.emplace("main", *parent);
     out.final_files = manifest.size();
+    return out;
+}
+
+// ---- incremental packs ----------------------------------------------------------------------
+//
+// Splits a generated history into `parts` packs that push one after the other, as a client
+// pushing its work in sessions would: part i holds commits [i*n/parts, (i+1)*n/parts) (each
+// part at least one commit), their snapshots, and only the objects those snapshots reference
+// that no earlier part carried (objects no snapshot references go with the last part). Each
+// part's branch_heads names its last commit on branch "main", so part i fast-forwards part
+// i-1. Useful for XL, whose single pack would be huge (every snapshot carries a full
+// manifest).
+//
+// The parts' objects VIEW the bytes of `history.pack`: keep `history` alive while they are in
+// use. Their commits and snapshots are copies.
+//
+//   auto g = generate_pack(HistoryParams::XL());
+//   auto parts = split_incremental(g, 10); // 10 packs of 500 commits
+inline std::vector<Pack> split_incremental(const GeneratedHistory& history, std::size_t parts) {
+    const Pack& pack = history.pack;
+    const std::size_t n = pack.commits.size();
+    if (parts == 0 || parts > n)
+        throw std::invalid_argument("split_incremental: parts must be in 1..commits");
+    if (pack.snapshots.size() != n)
+        throw std::invalid_argument("split_incremental: expects one snapshot per commit");
+
+    std::unordered_map<ObjectId, std::size_t> index; // id -> first place in pack.objects
+    index.reserve(pack.objects.size());
+    for (std::size_t i = 0; i < pack.objects.size(); ++i)
+        index.emplace(pack.objects[i].id, i);
+    std::vector<char> sent(pack.objects.size(), 0); // carried by an earlier part
+    std::vector<Pack> out(parts);
+    for (std::size_t p = 0; p < parts; ++p) {
+        const std::size_t first = p * n / parts, last = (p + 1) * n / parts;
+        Pack& part = out[p];
+        part.commits.assign(pack.commits.begin() + static_cast<std::ptrdiff_t>(first),
+                            pack.commits.begin() + static_cast<std::ptrdiff_t>(last));
+        part.snapshots.assign(pack.snapshots.begin() + static_cast<std::ptrdiff_t>(first),
+                              pack.snapshots.begin() + static_cast<std::ptrdiff_t>(last));
+        for (const auto& s : part.snapshots)
+            for (const auto& e : s.manifest)
+                if (auto it = index.find(e.object); it != index.end() && !sent[it->second]) {
+                    sent[it->second] = 1;
+                    part.objects.push_back(pack.objects[it->second]);
+                }
+        part.branch_heads.emplace("main", part.commits.back().commit_id);
+    }
+    for (std::size_t i = 0; i < pack.objects.size(); ++i)
+        if (!sent[i] && index.at(pack.objects[i].id) == i) {
+            sent[i] = 1;
+            out.back().objects.push_back(pack.objects[i]);
+        }
     return out;
 }
 

@@ -14,6 +14,7 @@
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
 #include "musehub/algo/push.hpp"
+#include "musehub/algo/stream_push.hpp"
 #include "musehub/algo/worker.hpp"
 #include "musehub/catalog/concept.hpp"
 #include "musehub/hub_options.hpp"
@@ -91,6 +92,12 @@ public:
                     missing.push_back(batch[i]);
         });
         return missing;
+    }
+
+    // A stream push session (wire v2 frames): feed() the request bytes as they arrive; the
+    // response frames go to `emit`. See algo/stream_push.hpp.
+    algo::StreamPush<Hub> stream_push(typename algo::StreamPush<Hub>::Emit emit) {
+        return algo::StreamPush<Hub>(*this, std::move(emit));
     }
 
     // ---- fetch ------------------------------------------------------------------------------

@@ -280,6 +280,18 @@ struct Failure {
     friend bool operator==(const Failure&, const Failure&) = default;
 };
 
+// Result ('R'): what the push did. {head, previous: id | nil, outcome, commits_new,
+// snapshots_new, objects_new}; outcome is "created", "fast-forward", "forced" or "unchanged".
+struct Result {
+    Digest head;
+    std::optional<Digest> previous;
+    std::string outcome;
+    std::uint64_t commits_new = 0;
+    std::uint64_t snapshots_new = 0;
+    std::uint64_t objects_new = 0;
+    friend bool operator==(const Result&, const Result&) = default;
+};
+
 namespace impl {
 
 using IdText = wire::v2::IdText;
@@ -423,6 +435,38 @@ inline Failure decode_error(BytesView payload, const Limits& limits) {
     f.code = r.str("code");
     f.message = r.str("message");
     return f;
+}
+
+inline Bytes encode_result(const Result& r) {
+    Bytes out;
+    detail::ByteSink sink{out};
+    detail::Packer p(sink);
+    p.pack_map(6);
+    impl::pack_text(p, "head", impl::IdText::format(r.head));
+    detail::pack_str(p, "previous");
+    if (r.previous)
+        detail::pack_str(p, impl::IdText::format(*r.previous));
+    else
+        p.pack_nil();
+    impl::pack_text(p, "outcome", r.outcome);
+    impl::pack_uint(p, "commits_new", r.commits_new);
+    impl::pack_uint(p, "snapshots_new", r.snapshots_new);
+    impl::pack_uint(p, "objects_new", r.objects_new);
+    return out;
+}
+
+inline Result decode_result(BytesView payload, const Limits& limits) {
+    impl::MapReader m(payload, limits, "stream result");
+    Result r;
+    r.head = impl::IdText::parse(m.str("head"), m.label("head"));
+    if (auto* prev = m.optional("previous"))
+        r.previous =
+            impl::IdText::parse(detail::as_str(*prev, m.label("previous")), m.label("previous"));
+    r.outcome = m.str("outcome");
+    r.commits_new = m.uint("commits_new");
+    r.snapshots_new = m.uint("snapshots_new");
+    r.objects_new = m.uint("objects_new");
+    return r;
 }
 
 } // namespace musehub::wire::frames

@@ -1,0 +1,588 @@
+// End-to-end runner (not Google Benchmark microbenchmarks): a whole hub on the memory backend
+// with wire v2, driven through the Hub facade, on the generated histories of generate.hpp.
+// For each size it measures
+//
+//   1. push + index   the encoded pack(s) put into the object store, then hub.index (the index
+//                     job path, MuseHub's "push + index"); and hub.push of the same history
+//                     into a fresh hub (the pack-push path, push message decode included)
+//   2. clone          hub.fetch(repo, {{head}, {}}) on the pushed repo, cold then again
+//   3. GC             after a force-push of the branch back to the commit halfway (half the
+//                     history becomes garbage; grace = 0 ms), hub.gc(repo); then GC again
+//                     (nothing to do) and hub.consolidate(repo)
+//   4. peak RSS       getrusage(ru_maxrss), reset per size through /proc/self/clear_refs
+//
+// and prints per-phase times (algo::PhaseTimes), rates, and the targets from the issue next to
+// the measured value. Every repetition starts from fresh backends; times are medians.
+//
+//   bench_hub                    S and L, 5 repetitions each
+//   bench_hub --xl               also XL (or MUSEHUB_BENCH_XL=1), as 10 incremental packs
+//   bench_hub --quick            S only, one repetition (what the test script's smoke phase
+//                                runs: any --benchmark_min_time=... means --quick)
+//   bench_hub --reps=N --sizes=S,L,XL
+//
+// Build in Release and pin to one core, see docs/benchmarks.md ("End-to-end").
+
+#include "generate.hpp"
+
+#include "musehub/hub.hpp"
+#include "musehub/memory/memory.hpp"
+#include "musehub/wire/v2.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using namespace musehub;
+using Steady = std::chrono::steady_clock;
+using MemHub = Hub<wire::v2, memory::ObjectStore, memory::Catalog, memory::JobQueue>;
+
+// ---- targets (the issue) -------------------------------------------------------------------
+constexpr double kTargetLPushIndexMs = 300;
+constexpr double kTargetLGcMs = 200;
+
+double ms_since(Steady::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+}
+template <class Fn>
+double timed(Fn&& fn) {
+    auto t0 = Steady::now();
+    fn();
+    return ms_since(t0);
+}
+
+void check(bool ok, const std::string& what) {
+    if (!ok)
+        throw std::runtime_error("bench_hub: check failed: " + what);
+}
+
+double median(std::vector<double> v) {
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    auto n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+std::string ms_str(double ms) {
+    return fmt(ms < 10 ? "%.2f" : ms < 1000 ? "%.1f" : "%.0f", ms);
+}
+std::string mb(double bytes) { return fmt("%.2f MB", bytes / 1e6); }
+std::string per_s(double count, double ms) {
+    double r = ms > 0 ? count / (ms / 1e3) : 0;
+    return r >= 1e6 ? fmt("%.2f M", r / 1e6) : r >= 1e3 ? fmt("%.1f k", r / 1e3) : fmt("%.0f", r);
+}
+std::string mb_s(double bytes, double ms) {
+    return ms > 0 ? fmt("%.1f", bytes / 1e6 / (ms / 1e3)) : "-";
+}
+std::string group(std::uint64_t n) {
+    auto s = std::to_string(n);
+    for (auto i = static_cast<std::ptrdiff_t>(s.size()) - 3; i > 0; i -= 3)
+        s.insert(static_cast<std::size_t>(i), ",");
+    return s;
+}
+
+// ---- peak RSS, per size ----------------------------------------------------------------------
+// Writing 5 to /proc/self/clear_refs resets the process's RSS high-water mark (Linux >= 4.0),
+// which getrusage reports as ru_maxrss for a single-threaded process.
+bool reset_peak_rss() {
+    std::ofstream f("/proc/self/clear_refs");
+    if (!f)
+        return false;
+    f << "5";
+    f.flush();
+    return static_cast<bool>(f);
+}
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) * 1024 / 1e6; // ru_maxrss is in KiB on Linux
+}
+
+// ---- phase tables --------------------------------------------------------------------------
+using Phases = std::vector<std::pair<std::string, double>>;
+void add(Phases& into, const std::string& name, double ms) {
+    for (auto& [n, v] : into)
+        if (n == name)
+            return void(v += ms);
+    into.emplace_back(name, ms);
+}
+void add(Phases& into, const algo::PhaseTimes& t) {
+    for (const auto& p : t.phases())
+        add(into, p.name, p.ms);
+}
+// Median of each phase over repetitions, in order of first appearance.
+Phases median_phases(const std::vector<Phases>& reps) {
+    std::vector<std::string> names;
+    for (const auto& r : reps)
+        for (const auto& [n, _] : r)
+            if (std::find(names.begin(), names.end(), n) == names.end())
+                names.push_back(n);
+    Phases out;
+    for (const auto& n : names) {
+        std::vector<double> v;
+        for (const auto& r : reps) {
+            double x = 0;
+            for (const auto& [m, ms] : r)
+                if (m == n)
+                    x = ms;
+            v.push_back(x);
+        }
+        out.emplace_back(n, median(v));
+    }
+    return out;
+}
+std::optional<double> lookup(const Phases& p, const std::string& name) {
+    for (const auto& [n, v] : p)
+        if (n == name)
+            return v;
+    return std::nullopt;
+}
+
+// ---- one size --------------------------------------------------------------------------------
+struct SizeCase {
+    std::string name;
+    bench::HistoryParams params;
+    std::size_t parts = 1; // incremental packs the history is pushed in
+    int reps = 5;
+};
+
+struct Backends {
+    memory::ObjectStore store;
+    memory::Catalog catalog;
+    memory::JobQueue queue;
+};
+
+struct FetchSummary {
+    double ms = 0;
+    std::size_t bytes = 0, commits = 0, snapshots = 0, objects = 0, sources_read = 0;
+    bool cache_hit = false, reused = false;
+};
+
+struct Rep {
+    Phases index_phases, push_phases, gc_phases, gc2_phases, consolidate_phases;
+    double index_ms = 0, put_ms = 0, push_ms = 0;
+    std::size_t index_fresh = 0, push_fresh = 0;
+    std::uint64_t push_stored_bytes = 0;
+    FetchSummary cold, warm;
+    double force_ms = 0, gc_ms = 0, gc2_ms = 0, consolidate_ms = 0;
+    algo::GcResult gc, gc2;
+    algo::ConsolidateResult consolidated;
+};
+
+HubOptions hub_options() {
+    HubOptions o;
+    o.grace = std::chrono::milliseconds(0); // GC after the force-push may collect at once
+    return o;
+}
+
+FetchSummary fetch_once(MemHub& hub, const std::string& repo, const CommitId& head) {
+    FetchSummary s;
+    algo::FetchResult r;
+    s.ms = timed([&] { r = hub.fetch(repo, FetchRequest{{head}, {}}); });
+    s.bytes = r.bytes.size();
+    s.commits = r.commits;
+    s.snapshots = r.snapshots;
+    s.objects = r.objects;
+    s.sources_read = r.sources_read;
+    s.cache_hit = r.cache_hit;
+    s.reused = r.reused;
+    return s;
+}
+
+struct Prepared {
+    bench::GeneratedHistory history;
+    std::vector<Pack> split;              // parts > 1: the incremental packs (view history)
+    std::vector<Bytes> encoded;           // encode_pack of each part (the index path uploads)
+    std::vector<Bytes> bodies;            // encode_push of each part (the pack-push path)
+    std::vector<CommitId> part_heads;     // head after each part
+    Bytes force_body;                     // force-push of the branch back to `middle`
+    CommitId head, middle;
+    std::size_t kept_commits = 0;         // commits reachable after the force-push
+    std::uint64_t encoded_bytes = 0, body_bytes = 0;
+};
+
+Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
+    Prepared p;
+    double gen_ms = timed([&] { p.history = bench::generate_pack(sc.params); });
+    double split_ms = 0;
+    if (sc.parts > 1)
+        split_ms = timed([&] { p.split = bench::split_incremental(p.history, sc.parts); });
+    std::vector<Pack*> packs;
+    if (sc.parts > 1)
+        for (auto& s : p.split)
+            packs.push_back(&s);
+    else
+        packs.push_back(&p.history.pack);
+    double enc_ms = timed([&] {
+        for (auto* pack : packs) {
+            p.encoded.push_back(wire.encode_pack(*pack));
+            p.part_heads.push_back(pack->branch_heads.at("main"));
+            PushRequest req{std::move(*pack), "main", false, {}};
+            p.bodies.push_back(wire.encode_push(req));
+            *pack = std::move(req.pack);
+            p.encoded_bytes += p.encoded.back().size();
+            p.body_bytes += p.bodies.back().size();
+        }
+    });
+    const auto& commits = p.history.pack.commits;
+    p.head = p.history.pack.branch_heads.at("main");
+    p.kept_commits = commits.size() / 2;
+    check(p.kept_commits >= 1, "history too short to force-push halfway");
+    p.middle = commits[p.kept_commits - 1].commit_id;
+    Pack back;
+    back.branch_heads.emplace("main", p.middle);
+    p.force_body = wire.encode_push(PushRequest{std::move(back), "main", true, {}});
+
+    const auto& h = p.history;
+    std::printf("\n== %s: %zu commits, %zu objects (%s raw), %s manifest entries, %zu files at "
+                "head\n",
+                sc.name.c_str(), commits.size(), h.pack.objects.size(),
+                mb(static_cast<double>(h.object_bytes)).c_str(),
+                group(h.manifest_entries).c_str(), h.final_files);
+    std::printf("   %zu pack(s), %s encoded (v2), push bodies %s; generated in %s ms, %sencoded "
+                "(packs and push bodies) in %s ms, all untimed; %d repetition(s), medians\n",
+                packs.size(), mb(static_cast<double>(p.encoded_bytes)).c_str(),
+                mb(static_cast<double>(p.body_bytes)).c_str(), ms_str(gen_ms).c_str(),
+                sc.parts > 1 ? (ms_str(split_ms) + " ms split, ").c_str() : "",
+                ms_str(enc_ms).c_str(), sc.reps);
+    return p;
+}
+
+Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
+    Rep rep;
+    const std::string repo = "bench/" + sc.name;
+    const auto opts = hub_options();
+
+    // 1a. push + index: upload each pack to the store, run the index job inline.
+    auto a = std::make_unique<Backends>();
+    MemHub hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
+    for (std::size_t i = 0; i < p.encoded.size(); ++i) {
+        const auto& bytes = p.encoded[i];
+        auto key = algo::container_key(PackId{sha256(bytes)}); // the presigned URL's key
+        algo::PushResult r;
+        double put_ms = 0;
+        double ms = timed([&] {
+            put_ms = timed([&] { hub.store().put(key, bytes); });
+            r = hub.index(algo::IndexRequest{repo, "main", false, key});
+        });
+        check(r.head == p.part_heads[i], "index moved the branch to the wrong head");
+        check(r.outcome == (i == 0 ? algo::PushOutcome::created : algo::PushOutcome::fast_forward),
+              "index outcome");
+        rep.index_ms += ms;
+        rep.put_ms += put_ms;
+        rep.index_fresh += r.stored.fresh;
+        add(rep.index_phases, "store.put (upload)", put_ms);
+        add(rep.index_phases, r.times);
+    }
+    check(hub.branch_head(repo, "main") == p.head, "branch head after index");
+
+    // 1b. the pack-push path, into a second repo of a fresh hub.
+    {
+        auto b = std::make_unique<Backends>();
+        MemHub hub2{wire::v2{}, b->store, b->catalog, b->queue, opts};
+        for (std::size_t i = 0; i < p.bodies.size(); ++i) {
+            algo::PushResult r;
+            double ms = timed([&] { r = hub2.push(repo + "-push", p.bodies[i]); });
+            check(r.head == p.part_heads[i], "push moved the branch to the wrong head");
+            rep.push_ms += ms;
+            rep.push_fresh += r.stored.fresh;
+            rep.push_stored_bytes += r.stored.bytes;
+            add(rep.push_phases, r.times);
+            add(rep.push_phases, "decode_push + rest", ms - r.times.total());
+        }
+    }
+
+    // 2. clone, cold then again.
+    rep.cold = fetch_once(hub, repo, p.head);
+    rep.warm = fetch_once(hub, repo, p.head);
+    const auto& pack = p.history.pack;
+    check(rep.cold.commits == pack.commits.size() && rep.cold.snapshots == pack.snapshots.size() &&
+              rep.cold.objects == pack.objects.size(),
+          "clone did not send the whole history");
+    if (first) { // the clone decodes to the pushed history
+        auto bytes = hub.fetch(repo, FetchRequest{{p.head}, {}}).bytes;
+        auto got = hub.wire().decode_pack(bytes, opts.limits);
+        check(got.commits.size() == pack.commits.size() &&
+                  got.objects.size() == pack.objects.size() &&
+                  got.branch_heads.at("main") == p.head,
+              "cloned pack differs from the pushed history");
+    }
+
+    // 3. force-push back to the middle, then GC.
+    {
+        algo::PushResult r;
+        rep.force_ms = timed([&] { r = hub.push(repo, p.force_body); });
+        check(r.outcome == algo::PushOutcome::forced && r.head == p.middle, "force-push");
+    }
+    rep.gc_ms = timed([&] { rep.gc = hub.gc(repo); });
+    check(!rep.gc.skipped, "GC skipped: " + rep.gc.reason);
+    check(rep.gc.errors.empty(), "GC reported errors");
+    check(rep.gc.live_commits == p.kept_commits, "GC live commits != commits kept");
+    check(rep.gc.objects_deleted > 0, "GC deleted no objects");
+    add(rep.gc_phases, rep.gc.times);
+    rep.gc2_ms = timed([&] { rep.gc2 = hub.gc(repo); });
+    check(rep.gc2.objects_deleted == 0 && rep.gc2.commits_deleted == 0, "second GC deleted rows");
+    add(rep.gc2_phases, rep.gc2.times);
+    rep.consolidate_ms = timed([&] { rep.consolidated = hub.consolidate(repo); });
+    add(rep.consolidate_phases, rep.consolidated.times);
+    {
+        auto again = fetch_once(hub, repo, p.middle);
+        check(again.commits == p.kept_commits, "clone after GC");
+    }
+    if (first && sc.name == "S") {
+        auto f = hub.fsck();
+        check(f.ok(), "fsck after GC: " + (f.violations.empty() ? std::string()
+                                                                 : f.violations[0].kind + " " +
+                                                                       f.violations[0].detail));
+    }
+    return rep;
+}
+
+struct Verdict {
+    std::string what;
+    double measured, target;
+};
+
+void print_phase_table(const Phases& index, double index_total, const Phases& push,
+                       double push_total) {
+    std::vector<std::string> names;
+    for (const auto* ph : {&index, &push})
+        for (const auto& [n, _] : *ph)
+            if (std::find(names.begin(), names.end(), n) == names.end())
+                names.push_back(n);
+    std::printf("   %-24s %14s %14s\n", "phase (ms)", "push + index", "pack push");
+    for (const auto& n : names) {
+        auto a = lookup(index, n), b = lookup(push, n);
+        std::printf("   %-24s %14s %14s\n", n.c_str(), a ? ms_str(*a).c_str() : "-",
+                    b ? ms_str(*b).c_str() : "-");
+    }
+    std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(index_total).c_str(),
+                ms_str(push_total).c_str());
+}
+
+void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
+    bool reset = reset_peak_rss();
+    wire::v2 wire{};
+    auto p = prepare(sc, wire);
+    std::vector<Rep> reps;
+    for (int i = 0; i < sc.reps; ++i)
+        reps.push_back(run_rep(sc, p, i == 0));
+
+    auto med = [&](auto get) {
+        std::vector<double> v;
+        for (const auto& r : reps)
+            v.push_back(get(r));
+        return median(v);
+    };
+    auto collect = [&](auto get) {
+        std::vector<Phases> v;
+        for (const auto& r : reps)
+            v.push_back(get(r));
+        return median_phases(v);
+    };
+    const auto& h = p.history;
+    const double objects = static_cast<double>(h.pack.objects.size());
+    const double raw = static_cast<double>(h.object_bytes);
+    const double enc = static_cast<double>(p.encoded_bytes);
+    const double body = static_cast<double>(p.body_bytes);
+    const double index_ms = med([](const Rep& r) { return r.index_ms; });
+    const double push_ms = med([](const Rep& r) { return r.push_ms; });
+    const Rep& r0 = reps.front();
+
+    std::printf("\n-- 1. push + index (store.put + hub.index) and pack push (hub.push), "
+                "%zu pack(s)\n",
+                p.encoded.size());
+    print_phase_table(collect([](const Rep& r) { return r.index_phases; }), index_ms,
+                      collect([](const Rep& r) { return r.push_phases; }), push_ms);
+    std::printf("   %-24s %14s %14s\n", "objects stored (fresh)", group(r0.index_fresh).c_str(),
+                group(r0.push_fresh).c_str());
+    std::printf("\n   %-22s %10s %12s %14s %12s\n", "", "ms", "objects/s", "MB/s (pack)",
+                "MB/s (raw)");
+    std::printf("   %-22s %10s %12s %14s %12s\n", "push + index", ms_str(index_ms).c_str(),
+                per_s(objects, index_ms).c_str(), mb_s(enc, index_ms).c_str(),
+                mb_s(raw, index_ms).c_str());
+    std::printf("   %-22s %10s %12s %14s %12s   (MB/s (pack) counts the push bodies)\n",
+                "pack push", ms_str(push_ms).c_str(), per_s(objects, push_ms).c_str(),
+                mb_s(body, push_ms).c_str(), mb_s(raw, push_ms).c_str());
+
+    std::printf("\n-- 2. clone: hub.fetch(repo, {{head}, {}})\n");
+    std::printf("   %-8s %10s %12s %12s %8s %8s %7s %7s %7s\n", "", "ms", "pack bytes",
+                "MB/s (pack)", "MB/s raw", "objects", "sources", "cached", "reused");
+    for (auto [label, get] :
+         {std::pair<const char*, std::function<const FetchSummary&(const Rep&)>>{
+              "cold", [](const Rep& r) -> const FetchSummary& { return r.cold; }},
+          {"again", [](const Rep& r) -> const FetchSummary& { return r.warm; }}}) {
+        double ms = med([&](const Rep& r) { return get(r).ms; });
+        const auto& f = get(r0);
+        std::printf("   %-8s %10s %12s %12s %8s %8zu %7zu %7s %7s\n", label, ms_str(ms).c_str(),
+                    group(f.bytes).c_str(), mb_s(static_cast<double>(f.bytes), ms).c_str(),
+                    mb_s(raw, ms).c_str(), f.objects, f.sources_read, f.cache_hit ? "yes" : "no",
+                    f.reused ? "yes" : "no");
+    }
+
+    const double force_ms = med([](const Rep& r) { return r.force_ms; });
+    const double gc_ms = med([](const Rep& r) { return r.gc_ms; });
+    const double gc2_ms = med([](const Rep& r) { return r.gc2_ms; });
+    const double cons_ms = med([](const Rep& r) { return r.consolidate_ms; });
+    std::printf("\n-- 3. GC after a force-push back to commit %zu of %zu (grace 0 ms)\n",
+                p.kept_commits, h.pack.commits.size());
+    std::printf("   force-push (hub.push, empty pack): %s ms\n", ms_str(force_ms).c_str());
+    auto gc_phases = collect([](const Rep& r) { return r.gc_phases; });
+    auto gc2_phases = collect([](const Rep& r) { return r.gc2_phases; });
+    std::printf("   %-24s %14s %14s\n", "phase (ms)", "hub.gc", "GC again");
+    for (const auto& [n, v] : gc_phases) {
+        auto b = lookup(gc2_phases, n);
+        std::printf("   %-24s %14s %14s\n", n.c_str(), ms_str(v).c_str(),
+                    b ? ms_str(*b).c_str() : "-");
+    }
+    std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(gc_ms).c_str(),
+                ms_str(gc2_ms).c_str());
+    const auto& g = r0.gc;
+    std::printf("   live: %s commits, %s snapshots, %s objects\n", group(g.live_commits).c_str(),
+                group(g.live_snapshots).c_str(), group(g.live_objects).c_str());
+    std::printf("   refs dropped: %s commit, %s snapshot, %s object\n",
+                group(g.commit_refs_dropped).c_str(), group(g.snapshot_refs_dropped).c_str(),
+                group(g.object_refs_dropped).c_str());
+    std::printf("   deleted: %s commits, %s snapshots, %s objects (%s raw); %zu container(s) "
+                "retired, %zu tombstone(s) purged (%s)\n",
+                group(g.commits_deleted).c_str(), group(g.snapshots_deleted).c_str(),
+                group(g.objects_deleted).c_str(),
+                mb(static_cast<double>(g.object_bytes_deleted)).c_str(), g.containers_retired,
+                g.tombstones_purged, mb(static_cast<double>(g.bytes_purged)).c_str());
+    const auto& c = r0.consolidated;
+    if (c.skipped)
+        std::printf("   consolidate: %s ms (skipped: %s)\n", ms_str(cons_ms).c_str(),
+                    c.reason.c_str());
+    else
+        std::printf("   consolidate: %s ms, %zu sources -> 1 pack of %s objects, %s; %zu "
+                    "retired\n",
+                    ms_str(cons_ms).c_str(), c.sources, group(c.objects).c_str(),
+                    mb(static_cast<double>(c.bytes)).c_str(), c.retired);
+
+    std::printf("\n-- 4. peak RSS (ru_maxrss) for %s: %s%s\n", sc.name.c_str(),
+                fmt("%.0f MB", peak_rss_mb()).c_str(),
+                reset ? "" : " (could not reset the high-water mark: cumulative)");
+
+    if (sc.name == "L") {
+        verdicts.push_back({"L push + index", index_ms, kTargetLPushIndexMs});
+        verdicts.push_back({"L GC after force-push", gc_ms, kTargetLGcMs});
+    }
+}
+
+struct Config {
+    bool quick = false, xl = false;
+    int reps = 0; // 0: per size default
+    std::vector<std::string> sizes;
+};
+
+Config parse(int argc, char** argv) {
+    Config c;
+    if (const char* e = std::getenv("MUSEHUB_BENCH_XL"); e && std::string_view(e) == "1")
+        c.xl = true;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--quick" || a.starts_with("--benchmark_min_time"))
+            c.quick = true;
+        else if (a == "--xl")
+            c.xl = true;
+        else if (a.starts_with("--reps="))
+            c.reps = std::atoi(std::string(a.substr(7)).c_str());
+        else if (a.starts_with("--sizes=")) {
+            std::string s(a.substr(8));
+            for (std::size_t at = 0; at <= s.size();) {
+                auto comma = s.find(',', at);
+                if (comma == std::string::npos)
+                    comma = s.size();
+                if (comma > at)
+                    c.sizes.push_back(s.substr(at, comma - at));
+                at = comma + 1;
+            }
+        } else if (a.starts_with("--benchmark_"))
+            ; // Google Benchmark flags from generic runners: ignored
+        else if (a == "--help" || a == "-h") {
+            std::puts("usage: bench_hub [--quick] [--xl] [--reps=N] [--sizes=S,L,XL]\n"
+                      "  default: S and L; XL with --xl or MUSEHUB_BENCH_XL=1\n"
+                      "  --quick (or --benchmark_min_time=...): S only, one repetition");
+            std::exit(0);
+        } else {
+            std::fprintf(stderr, "bench_hub: unknown argument '%s' (try --help)\n", argv[i]);
+            std::exit(2);
+        }
+    }
+    if (c.sizes.empty()) {
+        if (c.quick)
+            c.sizes = {"S"};
+        else {
+            c.sizes = {"S", "L"};
+            if (c.xl)
+                c.sizes.push_back("XL");
+        }
+    }
+    return c;
+}
+
+} // namespace
+
+int main(int argc, char** argv) try {
+    auto cfg = parse(argc, argv);
+    std::printf("musehub end-to-end benchmark: Hub<wire::v2, memory::ObjectStore, "
+                "memory::Catalog, memory::JobQueue>%s\n",
+#ifdef NDEBUG
+                ""
+#else
+                " -- ASSERTIONS ON (not a Release build): numbers are not meaningful"
+#endif
+    );
+    std::vector<Verdict> verdicts;
+    for (const auto& name : cfg.sizes) {
+        SizeCase sc;
+        sc.name = name;
+        if (name == "S")
+            sc.params = bench::HistoryParams::S(), sc.reps = 5;
+        else if (name == "L")
+            sc.params = bench::HistoryParams::L(), sc.reps = 5;
+        else if (name == "XL")
+            sc.params = bench::HistoryParams::XL(), sc.reps = 1, sc.parts = 10;
+        else {
+            std::fprintf(stderr, "bench_hub: unknown size '%s' (S, L, XL)\n", name.c_str());
+            return 2;
+        }
+        if (cfg.quick)
+            sc.reps = 1;
+        if (cfg.reps > 0)
+            sc.reps = cfg.reps;
+        run_size(sc, verdicts);
+    }
+    if (!verdicts.empty()) {
+        std::printf("\n== targets\n");
+        for (const auto& v : verdicts)
+            std::printf("   %-24s %10s ms   target < %s ms   %s\n", v.what.c_str(),
+                        ms_str(v.measured).c_str(), ms_str(v.target).c_str(),
+                        v.measured < v.target ? "PASS" : "MISS");
+    }
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_hub: %s\n", e.what());
+    return 1;
+}
