@@ -13,6 +13,7 @@
 #include "musehub/algo/fsck.hpp"
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
+#include "musehub/algo/presigned.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/algo/stream_push.hpp"
 #include "musehub/algo/worker.hpp"
@@ -98,6 +99,19 @@ public:
     // response frames go to `emit`. See algo/stream_push.hpp.
     algo::StreamPush<Hub> stream_push(typename algo::StreamPush<Hub>::Emit emit) {
         return algo::StreamPush<Hub>(*this, std::move(emit));
+    }
+
+    // Presigned push (stores that can presign): URLs for the objects the hub lacks, then proof
+    // that the uploads arrived and hash to their ids, before any row is written. A push whose
+    // pack names the confirmed objects (and carries none) completes it. See algo/presigned.hpp.
+    algo::PresignResult presign(const std::string& repo, std::span<const algo::PresignItem> items,
+                                std::uint32_t expiry_seconds = 3600) requires PresigningStore<S> {
+        return algo::presign(*this, repo, items, expiry_seconds);
+    }
+    algo::ConfirmResult
+    confirm_uploads(const std::string& repo,
+                    std::span<const algo::ConfirmItem> items) requires PresigningStore<S> {
+        return algo::confirm(*this, repo, items);
     }
 
     // ---- fetch ------------------------------------------------------------------------------

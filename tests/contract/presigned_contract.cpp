@@ -410,10 +410,10 @@ TEMPLATE_LIST_TEST_CASE("PRESIGN-7 a key confirmed for another object id is reje
         const auto& a = p.uploads[0];
         const auto& b = p.uploads[1];
         std::vector<algo::ConfirmItem> wrong{
-            {a.id, b.key},                                   // another object's key
-            {a.id, keys::loose_object(a.id)},                // no upload nonce
+            {a.id, b.key},                                    // another object's key
+            {a.id, keys::loose_object(a.id)},                 // no upload nonce
             {a.id, keys::fanned("packs", a.id.digest, "-0")}, // not a loose-object key
-            {a.id, a.key + "/../x"},                         // not a nonce after the '-'
+            {a.id, a.key + "/../x"},                          // not a nonce after the '-'
         };
         auto r = algo::confirm(s.hub, "r", std::span<const algo::ConfirmItem>(wrong));
         CHECK(r.registered.empty());

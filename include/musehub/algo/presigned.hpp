@@ -31,6 +31,10 @@
 
 namespace musehub::algo {
 
+// A hub whose object store can hand out presigned URLs: what presigned push needs.
+template <class H>
+concept PresigningHub = PresigningStore<typename H::store_type>;
+
 struct PresignItem {
     ObjectId id;
     std::uint64_t size = 0; // raw bytes, as the client declares them
@@ -77,8 +81,7 @@ inline constexpr std::uint64_t confirm_read_budget = 64ull << 20;
 // Presigned PUT URLs for the objects of `items` the hub lacks. Refuses, before anything else,
 // more objects than limits.max_objects and any object declared over limits.max_object_bytes
 // (errc::oversized, naming it). Writes nothing.
-template <class H>
-    requires PresigningStore<typename H::store_type>
+template <PresigningHub H>
 PresignResult presign(H& hub, const std::string& repo, std::span<const PresignItem> items,
                       std::uint32_t expiry_seconds = 3600) {
     using namespace catalog;
@@ -124,8 +127,7 @@ PresignResult presign(H& hub, const std::string& repo, std::span<const PresignIt
 // was proven. Repeating a confirm is harmless: a key already registered stays registered, and
 // a key that duplicated an object the hub had by then is retired (tombstoned for GC) while the
 // object is still registered for the repo.
-template <class H>
-    requires PresigningStore<typename H::store_type>
+template <PresigningHub H>
 ConfirmResult confirm(H& hub, const std::string& repo, std::span<const ConfirmItem> items) {
     using namespace catalog;
     detail::validate_name("repo", repo);

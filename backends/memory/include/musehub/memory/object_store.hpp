@@ -137,8 +137,7 @@ public:
 private:
     static Bytes random_secret() {
         Bytes s(32);
-        if (RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(s.size())) !=
-            1)
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(s.size())) != 1)
             fail(errc::io, "OpenSSL could not generate a presigning secret");
         return s;
     }
