@@ -5,12 +5,15 @@
 #include "musehub/catalog/concept.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/digest.hpp"
+#include "musehub/store/batch.hpp"
 #include "musehub/store/keys.hpp"
 #include "musehub/wire/v1.hpp"
 
 #include <range/v3/view/chunk.hpp>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <random>
 #include <span>
 #include <string>
@@ -180,5 +183,43 @@ std::size_t retire_empty_containers(Tx& tx, const std::vector<std::string>& cont
 }
 
 } // namespace detail
+
+// Reads the bytes of `locations` with ONE ranged read per source container (covering all of
+// its wanted objects), and adds each object to `pack` as a view into the buffer it came in,
+// still encoded as stored. Returns how many containers were read.
+template <ObjectStore S>
+std::size_t read_grouped(const S& store, std::span<const catalog::LocationRow> locations,
+                         Pack& pack) {
+    std::map<std::string, std::vector<const catalog::LocationRow*>> by_container;
+    for (const auto& l : locations)
+        by_container[l.container].push_back(&l);
+    std::vector<RangeItem> reads;
+    reads.reserve(by_container.size());
+    for (const auto& [container, locs] : by_container) {
+        std::uint64_t lo = UINT64_MAX, hi = 0;
+        for (const auto* l : locs)
+            lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
+        reads.push_back({container, lo, hi - lo});
+    }
+    auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
+    std::size_t i = 0;
+    for (const auto& [container, locs] : by_container) {
+        auto& got = buffers[i];
+        if (!got || got->size() != reads[i].length)
+            fail(errc::missing_object,
+                 "container " + container +
+                     " is missing or shorter than its locations say (run fsck)");
+        auto buffer = std::make_shared<const Bytes>(std::move(*got));
+        for (const auto* l : locs)
+            pack.objects.push_back(PackObject{
+                l->object_id, l->encoding,
+                BytesView(buffer->data() + (l->offset - reads[i].offset), l->length), l->raw_size});
+        pack.hold(std::move(buffer));
+        ++i;
+    }
+    std::sort(pack.objects.begin(), pack.objects.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    return reads.size();
+}
 
 } // namespace musehub::algo

@@ -15,8 +15,8 @@
 #include "musehub/store/batch.hpp"
 #include "musehub/wire/v2.hpp"
 
-#include <map>
 #include <memory>
+#include <set>
 
 namespace musehub::algo {
 
@@ -54,45 +54,21 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
                     locations.push_back(std::move(*l)); // an object mid-GC has none: leave it be
         });
     });
-    std::map<std::string, std::vector<const LocationRow*>> by_container;
+    std::set<std::string> sources;
     for (const auto& l : locations)
-        by_container[l.container].push_back(&l);
-    r.sources = by_container.size();
-    if (by_container.size() <= 1) {
+        sources.insert(l.container);
+    r.sources = sources.size();
+    if (sources.size() <= 1) {
         r.skipped = true;
-        r.reason = "repo '" + repo + "' has " + std::to_string(by_container.size()) +
+        r.reason = "repo '" + repo + "' has " + std::to_string(sources.size()) +
                    " pack(s): nothing to merge";
         return r;
     }
 
     // ---- read every source once, build the pack -------------------------------------------
     Pack pack;
-    r.times.time("read", [&] {
-        std::vector<RangeItem> reads;
-        for (const auto& [container, locs] : by_container) {
-            std::uint64_t lo = UINT64_MAX, hi = 0;
-            for (const auto* l : locs)
-                lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
-            reads.push_back({container, lo, hi - lo});
-        }
-        auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
-        std::size_t i = 0;
-        for (const auto& [container, locs] : by_container) {
-            if (!buffers[i] || buffers[i]->size() != reads[i].length)
-                fail(errc::missing_object,
-                     "container " + container + " is missing or short (run fsck)");
-            auto buffer = std::make_shared<const Bytes>(std::move(*buffers[i]));
-            for (const auto* l : locs)
-                pack.objects.push_back(
-                    PackObject{l->object_id, l->encoding,
-                               BytesView(buffer->data() + (l->offset - reads[i].offset), l->length),
-                               l->raw_size});
-            pack.hold(std::move(buffer));
-            ++i;
-        }
-        std::sort(pack.objects.begin(), pack.objects.end(),
-                  [](const auto& a, const auto& b) { return a.id < b.id; });
-    });
+    r.times.time("read",
+                 [&] { read_grouped(store, std::span<const LocationRow>(locations), pack); });
     const wire::v2 codec;
     Bytes bytes = r.times.time("pack", [&] { return codec.encode_pack(pack); });
     r.pack = wire::v2::pack_key(bytes);
@@ -142,12 +118,12 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
                     });
     });
     r.times.time("retire", [&] {
-        std::vector<std::string> sources;
-        for (const auto& [c, _] : by_container)
+        std::vector<std::string> old;
+        for (const auto& c : sources)
             if (c != r.container)
-                sources.push_back(c);
-        r.retired = cat.transact(
-            [&](auto& tx) { return detail::retire_empty_containers(tx, sources, now); });
+                old.push_back(c);
+        r.retired =
+            cat.transact([&](auto& tx) { return detail::retire_empty_containers(tx, old, now); });
     });
     return r;
 }

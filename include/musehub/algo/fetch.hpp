@@ -181,11 +181,11 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     out.objects = ids.size();
 
     // ---- reuse a stored pack that is exactly the answer -----------------------------------
-    std::map<std::string, std::vector<const LocationRow*>> by_container;
+    std::set<std::string> sources;
     for (const auto& l : locations)
-        by_container[l.container].push_back(&l);
-    if (by_container.size() == 1 && H::container_format == ContainerFormat::v2_pack) {
-        Key<ContainerRow> key{by_container.begin()->first};
+        sources.insert(l.container);
+    if (sources.size() == 1 && H::container_format == ContainerFormat::v2_pack) {
+        Key<ContainerRow> key{*sources.begin()};
         auto c = cat.template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
         if (c && c->format == ContainerFormat::v2_pack && c->objects == ids.size() &&
             c->commits == out.commits && c->snapshots == out.snapshots)
@@ -206,31 +206,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     }
 
     // ---- assemble: one ranged read per source ---------------------------------------------
-    std::vector<RangeItem> reads;
-    for (const auto& [container, locs] : by_container) {
-        std::uint64_t lo = UINT64_MAX, hi = 0;
-        for (const auto* l : locs)
-            lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
-        reads.push_back({container, lo, hi - lo});
-    }
-    auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
-    out.sources_read = reads.size();
-    std::size_t r = 0;
-    for (const auto& [container, locs] : by_container) {
-        auto& got = buffers[r];
-        if (!got || got->size() != reads[r].length)
-            fail(errc::missing_object,
-                 "container " + container + " is missing or short (run fsck)");
-        auto buffer = std::make_shared<const Bytes>(std::move(*got));
-        for (const auto* l : locs) {
-            BytesView view(buffer->data() + (l->offset - reads[r].offset), l->length);
-            pack.objects.push_back(PackObject{l->object_id, l->encoding, view, l->raw_size});
-        }
-        pack.hold(std::move(buffer));
-        ++r;
-    }
-    std::sort(pack.objects.begin(), pack.objects.end(),
-              [](const auto& a, const auto& b) { return a.id < b.id; });
+    out.sources_read = read_grouped(store, std::span<const LocationRow>(locations), pack);
     for (const auto& b : heads)
         pack.branch_heads[b.name] = b.head;
     out.bytes = hub.wire().encode_pack(pack);

@@ -207,4 +207,53 @@ struct RecordReader {
     }
 };
 
+// ---- the fetch message, {want: [id], have: [id]}, for either id spelling --------------------
+
+template <class IdText>
+void write_ids(Packer& p, const std::vector<CommitId>& ids) {
+    p.pack_array(static_cast<std::uint32_t>(ids.size()));
+    for (const auto& id : ids)
+        pack_str(p, IdText::format(id.digest));
+}
+
+template <class IdText>
+std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+    const auto& a = as_array(o, what);
+    if (a.size > max)
+        fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over the limit of " +
+                                  std::to_string(max));
+    std::vector<CommitId> ids;
+    ids.reserve(a.size);
+    for (std::uint32_t i = 0; i < a.size; ++i)
+        ids.push_back(CommitId{IdText::parse(as_str(a.ptr[i], what), what)});
+    return ids;
+}
+
+template <class IdText>
+Bytes encode_fetch_message(const std::vector<CommitId>& want, const std::vector<CommitId>& have) {
+    Bytes out;
+    ByteSink sink{out};
+    Packer p(sink);
+    p.pack_map(2);
+    pack_str(p, "want");
+    write_ids<IdText>(p, want);
+    pack_str(p, "have");
+    write_ids<IdText>(p, have);
+    return out;
+}
+
+// Returns {want, have}; `what` names the message ("v1 fetch") in errors.
+template <class IdText>
+std::pair<std::vector<CommitId>, std::vector<CommitId>>
+decode_fetch_message(BytesView bytes, const Limits& limits, const std::string& what) {
+    auto handle = unpack_bounded(bytes, limits, what);
+    const auto& m = as_map(handle.get(), what);
+    auto want =
+        read_ids<IdText>(require_key(m, "want", what), what + " 'want'", limits.max_commits);
+    std::vector<CommitId> have;
+    if (auto* h = find_key(m, "have"))
+        have = read_ids<IdText>(*h, what + " 'have'", limits.max_commits);
+    return {std::move(want), std::move(have)};
+}
+
 } // namespace musehub::detail

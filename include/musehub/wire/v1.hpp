@@ -67,26 +67,12 @@ public:
     }
 
     Bytes encode_fetch(const FetchRequest& fetch) const {
-        Bytes out;
-        detail::ByteSink sink{out};
-        detail::Packer p(sink);
-        p.pack_map(2);
-        detail::pack_str(p, "want");
-        write_ids(p, fetch.want);
-        detail::pack_str(p, "have");
-        write_ids(p, fetch.have);
-        return out;
+        return detail::encode_fetch_message<IdText>(fetch.want, fetch.have);
     }
 
     FetchRequest decode_fetch(BytesView bytes, const Limits& limits) const {
-        auto handle = detail::unpack_bounded(bytes, limits, "v1 fetch");
-        const auto& m = detail::as_map(handle.get(), "v1 fetch");
-        FetchRequest f;
-        f.want = read_ids(detail::require_key(m, "want", "v1 fetch"), "v1 fetch 'want'",
-                          limits.max_commits);
-        if (auto* h = detail::find_key(m, "have"))
-            f.have = read_ids(*h, "v1 fetch 'have'", limits.max_commits);
-        return f;
+        auto [want, have] = detail::decode_fetch_message<IdText>(bytes, limits, "v1 fetch");
+        return FetchRequest{std::move(want), std::move(have)};
     }
 
     // One record (Commit, Snapshot or Tag) as a standalone msgpack map: the form catalogs
@@ -106,25 +92,6 @@ public:
 private:
     using Writer = detail::RecordWriter<IdText>;
     using Reader = detail::RecordReader<IdText>;
-
-    static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
-        p.pack_array(static_cast<std::uint32_t>(ids.size()));
-        for (const auto& id : ids)
-            detail::pack_str(p, IdText::format(id.digest));
-    }
-
-    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what,
-                                          std::size_t max) {
-        const auto& a = detail::as_array(o, what);
-        if (a.size > max)
-            fail(errc::oversized, what + " has " + std::to_string(a.size) +
-                                      " ids, over the limit of " + std::to_string(max));
-        std::vector<CommitId> ids;
-        ids.reserve(a.size);
-        for (std::uint32_t i = 0; i < a.size; ++i)
-            ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
-        return ids;
-    }
 
     static void write_bundle(detail::Packer& p, detail::ByteSink& sink, const Pack& pack) {
         Writer w{p, sink};

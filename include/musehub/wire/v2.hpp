@@ -220,26 +220,12 @@ public:
     }
 
     Bytes encode_fetch(const FetchRequest& fetch) const {
-        Bytes out;
-        detail::ByteSink sink{out};
-        detail::Packer p(sink);
-        p.pack_map(2);
-        detail::pack_str(p, "want");
-        write_ids(p, fetch.want);
-        detail::pack_str(p, "have");
-        write_ids(p, fetch.have);
-        return out;
+        return detail::encode_fetch_message<IdText>(fetch.want, fetch.have);
     }
 
     FetchRequest decode_fetch(BytesView bytes, const Limits& limits) const {
-        auto handle = detail::unpack_bounded(bytes, limits, "v2 fetch");
-        const auto& m = detail::as_map(handle.get(), "v2 fetch");
-        FetchRequest f;
-        f.want = read_ids(detail::require_key(m, "want", "v2 fetch"), "v2 fetch 'want'",
-                          limits.max_commits);
-        if (auto* h = detail::find_key(m, "have"); h && !h->is_nil())
-            f.have = read_ids(*h, "v2 fetch 'have'", limits.max_commits);
-        return f;
+        auto [want, have] = detail::decode_fetch_message<IdText>(bytes, limits, "v2 fetch");
+        return FetchRequest{std::move(want), std::move(have)};
     }
 
 private:
@@ -434,12 +420,6 @@ private:
             detail::pack_str(p, branch), detail::pack_str(p, IdText::format(head.digest));
         detail::pack_str(p, "format");
         detail::pack_str(p, format_name);
-    }
-
-    static void write_ids(detail::Packer& p, const std::vector<CommitId>& ids) {
-        p.pack_array(static_cast<std::uint32_t>(ids.size()));
-        for (const auto& id : ids)
-            detail::pack_str(p, IdText::format(id.digest));
     }
 
     // ---- decode ---------------------------------------------------------------------------
@@ -692,19 +672,6 @@ private:
                                       " entries, over max_manifest_entries = " +
                                       std::to_string(limits.max_manifest_entries));
         return s;
-    }
-
-    static std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what,
-                                          std::size_t max) {
-        const auto& a = detail::as_array(o, what);
-        if (a.size > max)
-            fail(errc::oversized, what + " has " + std::to_string(a.size) +
-                                      " ids, over max_commits = " + std::to_string(max));
-        std::vector<CommitId> ids;
-        ids.reserve(a.size);
-        for (std::uint32_t i = 0; i < a.size; ++i)
-            ids.push_back(CommitId{IdText::parse(detail::as_str(a.ptr[i], what), what)});
-        return ids;
     }
 };
 
