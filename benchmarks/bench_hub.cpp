@@ -9,7 +9,8 @@
 //   3. GC             after a force-push of the branch back to the commit halfway (half the
 //                     history becomes garbage; grace = 0 ms), hub.gc(repo); then GC again
 //                     (nothing to do) and hub.consolidate(repo)
-//   4. peak RSS       getrusage(ru_maxrss), reset per size through /proc/self/clear_refs
+//   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs once the
+//                     size's history is generated, encoded and dropped
 //
 // and prints per-phase times (algo::PhaseTimes), rates, and the targets from the issue next to
 // the measured value. Every repetition starts from fresh backends; times are medians.
@@ -28,7 +29,10 @@
 #include "musehub/memory/memory.hpp"
 #include "musehub/wire/v2.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -65,6 +69,21 @@ double timed(Fn&& fn) {
     fn();
     return ms_since(t0);
 }
+// Process CPU time: on a shared machine, wall time well above it means the run was preempted.
+double cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+struct Span {
+    double wall = 0, cpu = 0;
+};
+template <class Fn>
+Span measure(Fn&& fn) {
+    double c0 = cpu_ms();
+    double wall = timed(std::forward<Fn>(fn));
+    return {wall, cpu_ms() - c0};
+}
 
 void check(bool ok, const std::string& what) {
     if (!ok)
@@ -87,7 +106,9 @@ std::string fmt(const char* f, double v) {
 std::string ms_str(double ms) {
     return fmt(ms < 10 ? "%.2f" : ms < 1000 ? "%.1f" : "%.0f", ms);
 }
-std::string mb(double bytes) { return fmt("%.2f MB", bytes / 1e6); }
+std::string mb(double bytes) {
+    return fmt("%.2f MB", bytes / 1e6);
+}
 std::string per_s(double count, double ms) {
     double r = ms > 0 ? count / (ms / 1e3) : 0;
     return r >= 1e6 ? fmt("%.2f M", r / 1e6) : r >= 1e3 ? fmt("%.1f k", r / 1e3) : fmt("%.0f", r);
@@ -112,6 +133,12 @@ bool reset_peak_rss() {
     f << "5";
     f.flush();
     return static_cast<bool>(f);
+}
+double current_rss_mb() {
+    std::ifstream f("/proc/self/statm");
+    std::size_t pages = 0, resident = 0;
+    f >> pages >> resident;
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1e6;
 }
 double peak_rss_mb() {
     rusage u{};
@@ -174,18 +201,18 @@ struct Backends {
 };
 
 struct FetchSummary {
-    double ms = 0;
+    double ms = 0, cpu = 0;
     std::size_t bytes = 0, commits = 0, snapshots = 0, objects = 0, sources_read = 0;
     bool cache_hit = false, reused = false;
 };
 
 struct Rep {
     Phases index_phases, push_phases, gc_phases, gc2_phases, consolidate_phases;
-    double index_ms = 0, put_ms = 0, push_ms = 0;
+    double index_ms = 0, put_ms = 0, push_ms = 0, index_cpu = 0, push_cpu = 0;
     std::size_t index_fresh = 0, push_fresh = 0;
     std::uint64_t push_stored_bytes = 0;
     FetchSummary cold, warm;
-    double force_ms = 0, gc_ms = 0, gc2_ms = 0, consolidate_ms = 0;
+    double force_ms = 0, gc_ms = 0, gc_cpu = 0, gc2_ms = 0, consolidate_ms = 0;
     algo::GcResult gc, gc2;
     algo::ConsolidateResult consolidated;
 };
@@ -199,7 +226,9 @@ HubOptions hub_options() {
 FetchSummary fetch_once(MemHub& hub, const std::string& repo, const CommitId& head) {
     FetchSummary s;
     algo::FetchResult r;
-    s.ms = timed([&] { r = hub.fetch(repo, FetchRequest{{head}, {}}); });
+    auto t = measure([&] { r = hub.fetch(repo, FetchRequest{{head}, {}}); });
+    s.ms = t.wall;
+    s.cpu = t.cpu;
     s.bytes = r.bytes.size();
     s.commits = r.commits;
     s.snapshots = r.snapshots;
@@ -210,30 +239,34 @@ FetchSummary fetch_once(MemHub& hub, const std::string& repo, const CommitId& he
     return s;
 }
 
+// What the repetitions need. The generated history itself (for XL, gigabytes of full
+// manifests) is dropped once encoded, so the peak RSS measured afterwards is the hub's.
 struct Prepared {
-    bench::GeneratedHistory history;
-    std::vector<Pack> split;              // parts > 1: the incremental packs (view history)
-    std::vector<Bytes> encoded;           // encode_pack of each part (the index path uploads)
-    std::vector<Bytes> bodies;            // encode_push of each part (the pack-push path)
-    std::vector<CommitId> part_heads;     // head after each part
-    Bytes force_body;                     // force-push of the branch back to `middle`
+    std::vector<Bytes> encoded;       // encode_pack of each part (the index path uploads)
+    std::vector<Bytes> bodies;        // encode_push of each part (the pack-push path)
+    std::vector<CommitId> part_heads; // head after each part
+    Bytes force_body;                 // force-push of the branch back to `middle`
     CommitId head, middle;
-    std::size_t kept_commits = 0;         // commits reachable after the force-push
-    std::uint64_t encoded_bytes = 0, body_bytes = 0;
+    std::size_t commits = 0, snapshots = 0, objects = 0;
+    std::size_t kept_commits = 0; // commits reachable after the force-push
+    std::uint64_t object_bytes = 0, encoded_bytes = 0, body_bytes = 0;
+    std::uint64_t record_bytes = 0; // the snapshots as v1 records (what the catalog keeps)
 };
 
 Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
     Prepared p;
-    double gen_ms = timed([&] { p.history = bench::generate_pack(sc.params); });
+    bench::GeneratedHistory history;
+    double gen_ms = timed([&] { history = bench::generate_pack(sc.params); });
     double split_ms = 0;
+    std::vector<Pack> split; // parts > 1: the incremental packs (they view `history`)
     if (sc.parts > 1)
-        split_ms = timed([&] { p.split = bench::split_incremental(p.history, sc.parts); });
+        split_ms = timed([&] { split = bench::split_incremental(history, sc.parts); });
     std::vector<Pack*> packs;
     if (sc.parts > 1)
-        for (auto& s : p.split)
-            packs.push_back(&s);
+        for (auto& part : split)
+            packs.push_back(&part);
     else
-        packs.push_back(&p.history.pack);
+        packs.push_back(&history.pack);
     double enc_ms = timed([&] {
         for (auto* pack : packs) {
             p.encoded.push_back(wire.encode_pack(*pack));
@@ -245,27 +278,34 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
             p.body_bytes += p.bodies.back().size();
         }
     });
-    const auto& commits = p.history.pack.commits;
-    p.head = p.history.pack.branch_heads.at("main");
-    p.kept_commits = commits.size() / 2;
+    const auto& pack = history.pack;
+    p.commits = pack.commits.size();
+    p.snapshots = pack.snapshots.size();
+    p.objects = pack.objects.size();
+    p.object_bytes = history.object_bytes;
+    p.head = pack.branch_heads.at("main");
+    p.kept_commits = p.commits / 2;
     check(p.kept_commits >= 1, "history too short to force-push halfway");
-    p.middle = commits[p.kept_commits - 1].commit_id;
+    p.middle = pack.commits[p.kept_commits - 1].commit_id;
+    for (const auto& s : pack.snapshots)
+        p.record_bytes += algo::record_codec.encode_record(s).size();
     Pack back;
     back.branch_heads.emplace("main", p.middle);
     p.force_body = wire.encode_push(PushRequest{std::move(back), "main", true, {}});
 
-    const auto& h = p.history;
     std::printf("\n== %s: %zu commits, %zu objects (%s raw), %s manifest entries, %zu files at "
                 "head\n",
-                sc.name.c_str(), commits.size(), h.pack.objects.size(),
-                mb(static_cast<double>(h.object_bytes)).c_str(),
-                group(h.manifest_entries).c_str(), h.final_files);
+                sc.name.c_str(), p.commits, p.objects,
+                mb(static_cast<double>(p.object_bytes)).c_str(),
+                group(history.manifest_entries).c_str(), history.final_files);
+    std::printf("   its snapshots as the catalog stores them (full-manifest v1 records): %s\n",
+                mb(static_cast<double>(p.record_bytes)).c_str());
     std::printf("   %zu pack(s), %s encoded (v2), push bodies %s; generated in %s ms, %sencoded "
-                "(packs and push bodies) in %s ms, all untimed; %d repetition(s), medians\n",
+                "(packs and push bodies) in %s ms, all untimed; peak RSS meanwhile %s\n",
                 packs.size(), mb(static_cast<double>(p.encoded_bytes)).c_str(),
                 mb(static_cast<double>(p.body_bytes)).c_str(), ms_str(gen_ms).c_str(),
                 sc.parts > 1 ? (ms_str(split_ms) + " ms split, ").c_str() : "",
-                ms_str(enc_ms).c_str(), sc.reps);
+                ms_str(enc_ms).c_str(), fmt("%.0f MB", peak_rss_mb()).c_str());
     return p;
 }
 
@@ -282,10 +322,12 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
         auto key = algo::container_key(PackId{sha256(bytes)}); // the presigned URL's key
         algo::PushResult r;
         double put_ms = 0;
-        double ms = timed([&] {
+        auto t = measure([&] {
             put_ms = timed([&] { hub.store().put(key, bytes); });
             r = hub.index(algo::IndexRequest{repo, "main", false, key});
         });
+        const double ms = t.wall;
+        rep.index_cpu += t.cpu;
         check(r.head == p.part_heads[i], "index moved the branch to the wrong head");
         check(r.outcome == (i == 0 ? algo::PushOutcome::created : algo::PushOutcome::fast_forward),
               "index outcome");
@@ -303,7 +345,9 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
         MemHub hub2{wire::v2{}, b->store, b->catalog, b->queue, opts};
         for (std::size_t i = 0; i < p.bodies.size(); ++i) {
             algo::PushResult r;
-            double ms = timed([&] { r = hub2.push(repo + "-push", p.bodies[i]); });
+            auto t = measure([&] { r = hub2.push(repo + "-push", p.bodies[i]); });
+            const double ms = t.wall;
+            rep.push_cpu += t.cpu;
             check(r.head == p.part_heads[i], "push moved the branch to the wrong head");
             rep.push_ms += ms;
             rep.push_fresh += r.stored.fresh;
@@ -316,15 +360,13 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
     // 2. clone, cold then again.
     rep.cold = fetch_once(hub, repo, p.head);
     rep.warm = fetch_once(hub, repo, p.head);
-    const auto& pack = p.history.pack;
-    check(rep.cold.commits == pack.commits.size() && rep.cold.snapshots == pack.snapshots.size() &&
-              rep.cold.objects == pack.objects.size(),
+    check(rep.cold.commits == p.commits && rep.cold.snapshots == p.snapshots &&
+              rep.cold.objects == p.objects,
           "clone did not send the whole history");
-    if (first) { // the clone decodes to the pushed history
+    if (first && sc.parts == 1) { // the clone decodes to the pushed history (XL: too slow)
         auto bytes = hub.fetch(repo, FetchRequest{{p.head}, {}}).bytes;
         auto got = hub.wire().decode_pack(bytes, opts.limits);
-        check(got.commits.size() == pack.commits.size() &&
-                  got.objects.size() == pack.objects.size() &&
+        check(got.commits.size() == p.commits && got.objects.size() == p.objects &&
                   got.branch_heads.at("main") == p.head,
               "cloned pack differs from the pushed history");
     }
@@ -335,7 +377,11 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
         rep.force_ms = timed([&] { r = hub.push(repo, p.force_body); });
         check(r.outcome == algo::PushOutcome::forced && r.head == p.middle, "force-push");
     }
-    rep.gc_ms = timed([&] { rep.gc = hub.gc(repo); });
+    {
+        auto t = measure([&] { rep.gc = hub.gc(repo); });
+        rep.gc_ms = t.wall;
+        rep.gc_cpu = t.cpu;
+    }
     check(!rep.gc.skipped, "GC skipped: " + rep.gc.reason);
     check(rep.gc.errors.empty(), "GC reported errors");
     check(rep.gc.live_commits == p.kept_commits, "GC live commits != commits kept");
@@ -353,8 +399,8 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
     if (first && sc.name == "S") {
         auto f = hub.fsck();
         check(f.ok(), "fsck after GC: " + (f.violations.empty() ? std::string()
-                                                                 : f.violations[0].kind + " " +
-                                                                       f.violations[0].detail));
+                                                                : f.violations[0].kind + " " +
+                                                                      f.violations[0].detail));
     }
     return rep;
 }
@@ -362,10 +408,10 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
 struct Verdict {
     std::string what;
     double measured, target;
+    std::string spread;
 };
 
-void print_phase_table(const Phases& index, double index_total, const Phases& push,
-                       double push_total) {
+void print_phase_table(const Phases& index, Span index_total, const Phases& push, Span push_total) {
     std::vector<std::string> names;
     for (const auto* ph : {&index, &push})
         for (const auto& [n, _] : *ph)
@@ -377,14 +423,23 @@ void print_phase_table(const Phases& index, double index_total, const Phases& pu
         std::printf("   %-24s %14s %14s\n", n.c_str(), a ? ms_str(*a).c_str() : "-",
                     b ? ms_str(*b).c_str() : "-");
     }
-    std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(index_total).c_str(),
-                ms_str(push_total).c_str());
+    std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(index_total.wall).c_str(),
+                ms_str(push_total.wall).c_str());
+    std::printf("   %-24s %14s %14s\n", "total (process CPU)", ms_str(index_total.cpu).c_str(),
+                ms_str(push_total.cpu).c_str());
 }
 
 void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
-    bool reset = reset_peak_rss();
     wire::v2 wire{};
+    reset_peak_rss();
     auto p = prepare(sc, wire);
+    // From here on, the peak is the hub's (plus the encoded packs, resident throughout).
+    malloc_trim(0);
+    const double baseline = current_rss_mb();
+    bool reset = reset_peak_rss();
+    std::printf("   %d repetition(s), medians; RSS before the first push %s (the encoded packs "
+                "and push bodies)\n",
+                sc.reps, fmt("%.0f MB", baseline).c_str());
     std::vector<Rep> reps;
     for (int i = 0; i < sc.reps; ++i)
         reps.push_back(run_rep(sc, p, i == 0));
@@ -395,15 +450,20 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
             v.push_back(get(r));
         return median(v);
     };
+    auto spread = [&](auto get) { // "min-max" over the repetitions
+        double lo = 1e300, hi = 0;
+        for (const auto& r : reps)
+            lo = std::min(lo, get(r)), hi = std::max(hi, get(r));
+        return reps.size() < 2 ? std::string("-") : ms_str(lo) + "-" + ms_str(hi);
+    };
     auto collect = [&](auto get) {
         std::vector<Phases> v;
         for (const auto& r : reps)
             v.push_back(get(r));
         return median_phases(v);
     };
-    const auto& h = p.history;
-    const double objects = static_cast<double>(h.pack.objects.size());
-    const double raw = static_cast<double>(h.object_bytes);
+    const double objects = static_cast<double>(p.objects);
+    const double raw = static_cast<double>(p.object_bytes);
     const double enc = static_cast<double>(p.encoded_bytes);
     const double body = static_cast<double>(p.body_bytes);
     const double index_ms = med([](const Rep& r) { return r.index_ms; });
@@ -413,32 +473,37 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
     std::printf("\n-- 1. push + index (store.put + hub.index) and pack push (hub.push), "
                 "%zu pack(s)\n",
                 p.encoded.size());
-    print_phase_table(collect([](const Rep& r) { return r.index_phases; }), index_ms,
-                      collect([](const Rep& r) { return r.push_phases; }), push_ms);
+    print_phase_table(collect([](const Rep& r) { return r.index_phases; }),
+                      {index_ms, med([](const Rep& r) { return r.index_cpu; })},
+                      collect([](const Rep& r) { return r.push_phases; }),
+                      {push_ms, med([](const Rep& r) { return r.push_cpu; })});
     std::printf("   %-24s %14s %14s\n", "objects stored (fresh)", group(r0.index_fresh).c_str(),
                 group(r0.push_fresh).c_str());
-    std::printf("\n   %-22s %10s %12s %14s %12s\n", "", "ms", "objects/s", "MB/s (pack)",
-                "MB/s (raw)");
-    std::printf("   %-22s %10s %12s %14s %12s\n", "push + index", ms_str(index_ms).c_str(),
+    std::printf("\n   %-14s %10s %14s %12s %14s %12s\n", "", "ms", "min-max", "objects/s",
+                "MB/s (pack)", "MB/s (raw)");
+    std::printf("   %-14s %10s %14s %12s %14s %12s\n", "push + index", ms_str(index_ms).c_str(),
+                spread([](const Rep& r) { return r.index_ms; }).c_str(),
                 per_s(objects, index_ms).c_str(), mb_s(enc, index_ms).c_str(),
                 mb_s(raw, index_ms).c_str());
-    std::printf("   %-22s %10s %12s %14s %12s   (MB/s (pack) counts the push bodies)\n",
-                "pack push", ms_str(push_ms).c_str(), per_s(objects, push_ms).c_str(),
-                mb_s(body, push_ms).c_str(), mb_s(raw, push_ms).c_str());
+    std::printf(
+        "   %-14s %10s %14s %12s %14s %12s   (MB/s (pack) counts the push bodies)\n", "pack push",
+        ms_str(push_ms).c_str(), spread([](const Rep& r) { return r.push_ms; }).c_str(),
+        per_s(objects, push_ms).c_str(), mb_s(body, push_ms).c_str(), mb_s(raw, push_ms).c_str());
 
     std::printf("\n-- 2. clone: hub.fetch(repo, {{head}, {}})\n");
-    std::printf("   %-8s %10s %12s %12s %8s %8s %7s %7s %7s\n", "", "ms", "pack bytes",
-                "MB/s (pack)", "MB/s raw", "objects", "sources", "cached", "reused");
+    std::printf("   %-8s %10s %10s %12s %12s %8s %8s %7s %7s %7s\n", "", "ms", "cpu ms",
+                "pack bytes", "MB/s (pack)", "MB/s raw", "objects", "sources", "cached", "reused");
     for (auto [label, get] :
          {std::pair<const char*, std::function<const FetchSummary&(const Rep&)>>{
               "cold", [](const Rep& r) -> const FetchSummary& { return r.cold; }},
           {"again", [](const Rep& r) -> const FetchSummary& { return r.warm; }}}) {
         double ms = med([&](const Rep& r) { return get(r).ms; });
+        double cpu = med([&](const Rep& r) { return get(r).cpu; });
         const auto& f = get(r0);
-        std::printf("   %-8s %10s %12s %12s %8s %8zu %7zu %7s %7s\n", label, ms_str(ms).c_str(),
-                    group(f.bytes).c_str(), mb_s(static_cast<double>(f.bytes), ms).c_str(),
-                    mb_s(raw, ms).c_str(), f.objects, f.sources_read, f.cache_hit ? "yes" : "no",
-                    f.reused ? "yes" : "no");
+        std::printf("   %-8s %10s %10s %12s %12s %8s %8zu %7zu %7s %7s\n", label,
+                    ms_str(ms).c_str(), ms_str(cpu).c_str(), group(f.bytes).c_str(),
+                    mb_s(static_cast<double>(f.bytes), ms).c_str(), mb_s(raw, ms).c_str(),
+                    f.objects, f.sources_read, f.cache_hit ? "yes" : "no", f.reused ? "yes" : "no");
     }
 
     const double force_ms = med([](const Rep& r) { return r.force_ms; });
@@ -446,7 +511,7 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
     const double gc2_ms = med([](const Rep& r) { return r.gc2_ms; });
     const double cons_ms = med([](const Rep& r) { return r.consolidate_ms; });
     std::printf("\n-- 3. GC after a force-push back to commit %zu of %zu (grace 0 ms)\n",
-                p.kept_commits, h.pack.commits.size());
+                p.kept_commits, p.commits);
     std::printf("   force-push (hub.push, empty pack): %s ms\n", ms_str(force_ms).c_str());
     auto gc_phases = collect([](const Rep& r) { return r.gc_phases; });
     auto gc2_phases = collect([](const Rep& r) { return r.gc2_phases; });
@@ -458,6 +523,11 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
     }
     std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(gc_ms).c_str(),
                 ms_str(gc2_ms).c_str());
+    std::printf("   %-24s %14s %14s\n", "total (process CPU)",
+                ms_str(med([](const Rep& r) { return r.gc_cpu; })).c_str(), "");
+    std::printf("   %-24s %14s %14s\n", "total min-max (wall)",
+                spread([](const Rep& r) { return r.gc_ms; }).c_str(),
+                spread([](const Rep& r) { return r.gc2_ms; }).c_str());
     const auto& g = r0.gc;
     std::printf("   live: %s commits, %s snapshots, %s objects\n", group(g.live_commits).c_str(),
                 group(g.live_snapshots).c_str(), group(g.live_objects).c_str());
@@ -480,13 +550,15 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
                     ms_str(cons_ms).c_str(), c.sources, group(c.objects).c_str(),
                     mb(static_cast<double>(c.bytes)).c_str(), c.retired);
 
-    std::printf("\n-- 4. peak RSS (ru_maxrss) for %s: %s%s\n", sc.name.c_str(),
-                fmt("%.0f MB", peak_rss_mb()).c_str(),
+    std::printf("\n-- 4. peak RSS (ru_maxrss) during the %s hub operations: %s%s\n",
+                sc.name.c_str(), fmt("%.0f MB", peak_rss_mb()).c_str(),
                 reset ? "" : " (could not reset the high-water mark: cumulative)");
 
     if (sc.name == "L") {
-        verdicts.push_back({"L push + index", index_ms, kTargetLPushIndexMs});
-        verdicts.push_back({"L GC after force-push", gc_ms, kTargetLGcMs});
+        verdicts.push_back({"L push + index", index_ms, kTargetLPushIndexMs,
+                            spread([](const Rep& r) { return r.index_ms; })});
+        verdicts.push_back({"L GC after force-push", gc_ms, kTargetLGcMs,
+                            spread([](const Rep& r) { return r.gc_ms; })});
     }
 }
 
@@ -577,9 +649,9 @@ int main(int argc, char** argv) try {
     if (!verdicts.empty()) {
         std::printf("\n== targets\n");
         for (const auto& v : verdicts)
-            std::printf("   %-24s %10s ms   target < %s ms   %s\n", v.what.c_str(),
-                        ms_str(v.measured).c_str(), ms_str(v.target).c_str(),
-                        v.measured < v.target ? "PASS" : "MISS");
+            std::printf("   %-24s %10s ms (median; min-max %s)   target < %s ms   %s\n",
+                        v.what.c_str(), ms_str(v.measured).c_str(), v.spread.c_str(),
+                        ms_str(v.target).c_str(), v.measured < v.target ? "PASS" : "MISS");
     }
     return 0;
 } catch (const std::exception& e) {

@@ -7,21 +7,24 @@
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/core/signature.hpp"
+#include "musehub/detail/parallel.hpp"
 
 namespace musehub::algo {
 
+// Both run on every core: hashing a large push is the hub's heaviest CPU work.
 inline void verify_objects(const Pack& pack, const Limits& limits) {
-    for (const auto& o : pack.objects)
-        verify_object(o, limits.max_object_bytes);
+    musehub::detail::parallel_for(pack.objects.size(), [&](std::size_t i) {
+        verify_object(pack.objects[i], limits.max_object_bytes);
+    });
 }
 
 inline void verify_history(const Pack& pack) {
-    for (const auto& s : pack.snapshots)
-        verify_snapshot_id(s);
-    for (const auto& c : pack.commits) {
-        verify_commit_id(c);
-        verify_commit_signature(c);
-    }
+    musehub::detail::parallel_for(
+        pack.snapshots.size(), [&](std::size_t i) { verify_snapshot_id(pack.snapshots[i]); }, 4);
+    musehub::detail::parallel_for(pack.commits.size(), [&](std::size_t i) {
+        verify_commit_id(pack.commits[i]);
+        verify_commit_signature(pack.commits[i]);
+    });
 }
 
 } // namespace musehub::algo

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,40 +20,58 @@ namespace musehub {
 struct Digest {
     std::array<std::uint8_t, 32> bytes{};
 
+    // Value of each lowercase hex digit; 0x10 marks every other byte.
+    static constexpr std::array<std::uint8_t, 256> nibbles = [] {
+        std::array<std::uint8_t, 256> t{};
+        for (auto& v : t)
+            v = 0x10;
+        for (int c = '0'; c <= '9'; ++c)
+            t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
+        for (int c = 'a'; c <= 'f'; ++c)
+            t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
+        return t;
+    }();
+
     friend constexpr auto operator<=>(const Digest&, const Digest&) = default;
 
-    std::string hex() const {
+    // Writes the 64 lowercase hex characters to out[0..63] (no terminator, no allocation).
+    void hex_to(char* out) const noexcept {
         static constexpr char digits[] = "0123456789abcdef";
-        std::string out(64, '\0');
         for (std::size_t i = 0; i < 32; ++i) {
             out[2 * i] = digits[bytes[i] >> 4];
             out[2 * i + 1] = digits[bytes[i] & 0xf];
         }
+    }
+    std::string hex() const {
+        std::string out(64, '\0');
+        hex_to(out.data());
         return out;
     }
 
-    // Strict: exactly 64 lowercase hex characters, as the Muse client itself requires.
-    static bool is_hex(std::string_view text) noexcept {
+    // Parses exactly 64 lowercase hex characters (the form the Muse client itself requires);
+    // nullopt for anything else. One table lookup per character, no branches on its value.
+    static std::optional<Digest> try_from_hex(std::string_view text) noexcept {
         if (text.size() != 64)
-            return false;
-        for (char c : text)
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                return false;
-        return true;
+            return std::nullopt;
+        Digest d;
+        unsigned bad = 0;
+        for (std::size_t i = 0; i < 32; ++i) {
+            auto hi = nibbles[static_cast<unsigned char>(text[2 * i])];
+            auto lo = nibbles[static_cast<unsigned char>(text[2 * i + 1])];
+            bad |= (hi | lo) & 0x10u;
+            d.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0xfu));
+        }
+        if (bad)
+            return std::nullopt;
+        return d;
     }
+    static bool is_hex(std::string_view text) noexcept { return try_from_hex(text).has_value(); }
 
     static Digest from_hex(std::string_view text, std::string_view what = "digest") {
-        if (!is_hex(text))
-            fail(errc::invalid_id, std::string(what) + " is not 64 lowercase hex characters: '" +
-                                       std::string(text.substr(0, 80)) + "'");
-        Digest d;
-        auto nibble = [](char c) -> std::uint8_t {
-            return static_cast<std::uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10);
-        };
-        for (std::size_t i = 0; i < 32; ++i)
-            d.bytes[i] =
-                static_cast<std::uint8_t>(nibble(text[2 * i]) << 4 | nibble(text[2 * i + 1]));
-        return d;
+        if (auto d = try_from_hex(text))
+            return *d;
+        fail(errc::invalid_id, std::string(what) + " is not 64 lowercase hex characters: '" +
+                                   std::string(text.substr(0, 80)) + "'");
     }
 
     // The digest is already uniformly distributed: its first word is a perfect hash.

@@ -28,6 +28,9 @@ struct ManifestDelta {
     friend bool operator==(const ManifestDelta&, const ManifestDelta&) = default;
 };
 
+class Manifest;
+inline Manifest apply(const Manifest& base, const ManifestDelta& delta, std::size_t max_path_bytes);
+
 class Manifest {
 public:
     Manifest() = default;
@@ -37,8 +40,9 @@ public:
                                  std::size_t max_path_bytes = 4'096) {
         for (const auto& e : entries)
             validate_path(e.path, max_path_bytes);
-        std::sort(entries.begin(), entries.end(),
-                  [](const auto& a, const auto& b) { return a.path < b.path; });
+        auto by_path = [](const auto& a, const auto& b) { return a.path < b.path; };
+        if (!std::is_sorted(entries.begin(), entries.end(), by_path))
+            std::sort(entries.begin(), entries.end(), by_path);
         auto dup =
             std::adjacent_find(entries.begin(), entries.end(),
                                [](const auto& a, const auto& b) { return a.path == b.path; });
@@ -65,20 +69,29 @@ public:
     // The Muse snapshot id: SHA-256 of `path NUL hex` strings, sorted by code point, joined by
     // NUL. Entries are already in that order (NUL sorts before every path byte).
     SnapshotId id() const {
+        // Entries are gathered into one buffer and hashed in large updates: per-entry updates
+        // and hex strings cost more than the hashing itself.
         Sha256 h;
-        bool first = true;
-        for (const auto& e : entries_) {
-            if (!first)
-                h.update(std::string_view("\0", 1));
-            first = false;
-            h.update(e.path).update(std::string_view("\0", 1)).update(e.object.hex());
+        std::string buf;
+        buf.reserve(64 * 1024);
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (i)
+                buf.push_back('\0');
+            buf.append(entries_[i].path).push_back('\0');
+            auto at = buf.size();
+            buf.resize(at + 64);
+            entries_[i].object.digest.hex_to(buf.data() + at);
+            if (buf.size() >= 60 * 1024)
+                h.update(buf), buf.clear();
         }
+        h.update(buf);
         return SnapshotId{h.finish()};
     }
 
     friend bool operator==(const Manifest&, const Manifest&) = default;
 
 private:
+    friend Manifest apply(const Manifest&, const ManifestDelta&, std::size_t);
     std::vector<ManifestEntry> entries_;
 };
 
@@ -106,38 +119,44 @@ inline ManifestDelta diff(const Manifest& from, const Manifest& to) {
 // is corrupt input, not something to guess about.
 inline Manifest apply(const Manifest& base, const ManifestDelta& delta,
                       std::size_t max_path_bytes = 4'096) {
-    std::vector<ManifestEntry> out;
-    out.reserve(base.size() + delta.upsert.size());
+    // The base is valid already: only the paths the delta brings are validated, and the merge
+    // of two sorted, unique lists is sorted and unique by construction.
+    auto by_path = [](const auto& x, const auto& y) { return x.path < y.path; };
+    std::vector<ManifestEntry> ups = delta.upsert;
+    for (const auto& u : ups)
+        validate_path(u.path, max_path_bytes);
+    std::sort(ups.begin(), ups.end(), by_path);
+    if (auto d = std::adjacent_find(ups.begin(), ups.end(),
+                                    [](const auto& x, const auto& y) { return x.path == y.path; });
+        d != ups.end())
+        fail(errc::corrupt, "delta upserts '" + d->path + "' twice");
     auto removed = delta.remove;
     std::sort(removed.begin(), removed.end());
-    for (const auto& r : removed)
+    for (const auto& r : removed) {
         if (!base.find(r))
             fail(errc::corrupt, "delta removes a path the base lacks: '" + r + "'");
-    for (const auto& e : base) {
-        if (std::binary_search(removed.begin(), removed.end(), e.path))
-            continue;
-        out.push_back(e);
+        if (std::binary_search(ups.begin(), ups.end(), ManifestEntry{r, {}}, by_path))
+            fail(errc::corrupt, "delta both upserts and removes '" + r + "'");
     }
-    for (const auto& u : delta.upsert) {
-        if (std::binary_search(removed.begin(), removed.end(), u.path))
-            fail(errc::corrupt, "delta both upserts and removes '" + u.path + "'");
-    }
-    // Upserts replace existing paths; from_entries rejects duplicates, so drop replaced ones.
-    std::vector<ManifestEntry> ups = delta.upsert;
-    std::sort(ups.begin(), ups.end(), [](const auto& x, const auto& y) { return x.path < y.path; });
     std::vector<ManifestEntry> merged;
-    merged.reserve(out.size() + ups.size());
-    auto o = out.begin();
+    merged.reserve(base.size() + ups.size());
+    auto o = base.begin();
+    auto keep = [&](const ManifestEntry& e) {
+        if (!std::binary_search(removed.begin(), removed.end(), e.path))
+            merged.push_back(e);
+    };
     for (auto& u : ups) {
-        while (o != out.end() && o->path < u.path)
-            merged.push_back(std::move(*o++));
-        if (o != out.end() && o->path == u.path)
-            ++o;
+        while (o != base.end() && o->path < u.path)
+            keep(*o++);
+        if (o != base.end() && o->path == u.path)
+            ++o; // replaced
         merged.push_back(std::move(u));
     }
-    while (o != out.end())
-        merged.push_back(std::move(*o++));
-    return Manifest::from_entries(std::move(merged), max_path_bytes);
+    while (o != base.end())
+        keep(*o++);
+    Manifest m;
+    m.entries_ = std::move(merged);
+    return m;
 }
 
 // Rebuilds a manifest from a base and a delta, and proves it is the snapshot it claims to be.

@@ -56,7 +56,10 @@ struct RecordWriter {
     }
     template <class Tag>
     void put(const Id<Tag>& id) {
-        pack_str(p, IdText::format(id.digest));
+        // Spelled into a stack buffer: records hold a million ids, each worth no allocation.
+        char text[80];
+        auto n = IdText::format_to(id.digest, text);
+        pack_str(p, std::string_view(text, n));
     }
     template <class Tag>
     void put(const std::optional<Id<Tag>>& id) {
@@ -167,11 +170,17 @@ struct RecordReader {
         std::vector<ManifestEntry> entries;
         entries.reserve(m.size);
         for (std::uint32_t i = 0; i < m.size; ++i) {
-            auto path = as_str(m.ptr[i].key, label);
-            entries.push_back(
-                {std::string(path),
-                 ObjectId{IdText::parse(as_str(m.ptr[i].val, label),
-                                        label + " entry '" + std::string(path) + "'")}});
+            const auto& k = m.ptr[i].key;
+            const auto& v = m.ptr[i].val;
+            // The hot loop of every snapshot: error labels are built only when something is wrong.
+            if (k.type != msgpack::type::STR || v.type != msgpack::type::STR)
+                as_str(k, label), as_str(v, label);
+            std::string_view path(k.via.str.ptr, k.via.str.size),
+                text(v.via.str.ptr, v.via.str.size);
+            auto id = IdText::try_parse(text);
+            if (!id)
+                IdText::parse(text, label + " entry '" + std::string(path) + "'");
+            entries.push_back({std::string(path), ObjectId{*id}});
         }
         return Manifest::from_entries(std::move(entries), limits.max_path_bytes);
     }
@@ -182,7 +191,9 @@ struct RecordReader {
         Record r{};
         std::array<bool, required_fields<Record>.size()> present{};
         for (std::uint32_t i = 0; i < m.size; ++i) {
-            auto key = as_str(m.ptr[i].key, std::string(what) + " key");
+            if (m.ptr[i].key.type != msgpack::type::STR)
+                as_str(m.ptr[i].key, std::string(what) + " key");
+            std::string_view key(m.ptr[i].key.via.str.ptr, m.ptr[i].key.via.str.size);
             bool known = false;
             boost::hana::for_each(boost::hana::accessors<Record>(), [&](auto acc) {
                 std::string_view name = boost::hana::to<const char*>(boost::hana::first(acc));

@@ -9,9 +9,9 @@
 //  - decoded object bytes are views into the input buffer (zero copy): keep it alive as long
 //    as the decoded pack, or hand it to `Pack::hold`;
 //  - decoding checks structure, not truth: object hashes and record ids are verified when a
-//    pack enters the hub (algo/push), so a decoder stays cheap enough to run anywhere. The one
-//    exception is a delta-encoded snapshot (v2), whose manifest exists only once rebuilt: the
-//    decoder rebuilds it and checks it against its id, so a decoded Pack holds full manifests.
+//    pack enters the hub (algo/verify.hpp, once per record), so a decoder stays cheap enough
+//    to run anywhere. Delta-encoded snapshots (v2) are rebuilt by the decoder, so a decoded
+//    Pack always holds full manifests; their ids are checked with every other snapshot's.
 
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/digest.hpp"

@@ -19,6 +19,13 @@ public:
 
     struct IdText {
         static std::string format(const Digest& d) { return d.hex(); }
+        static std::size_t format_to(const Digest& d, char* out) noexcept {
+            d.hex_to(out);
+            return 64;
+        }
+        static std::optional<Digest> try_parse(std::string_view text) noexcept {
+            return Digest::try_from_hex(text);
+        }
         static Digest parse(std::string_view text, std::string_view what) {
             return Digest::from_hex(text, what);
         }

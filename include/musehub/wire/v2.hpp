@@ -18,10 +18,9 @@
 //   META       one msgpack map {counts {objects, commits, snapshots, tags}, branch_heads
 //              {name: id}, format "musehub-mpack"}; no timestamps.
 //
-// Decoding checks structure, not truth (see wire/concept.hpp): object hashes and full
-// snapshot and commit ids are verified when a pack enters the hub, not here. The one
-// exception is a delta snapshot, whose manifest only exists once rebuilt: it is rebuilt and
-// checked against its id here, so a decoded Pack only ever holds full manifests.
+// Decoding checks structure, not truth (see wire/concept.hpp): object hashes and snapshot and
+// commit ids are verified when a pack enters the hub, not here. A delta snapshot is rebuilt
+// here, so a decoded Pack only ever holds full manifests; its id is checked with the others.
 //
 // Object bytes are never copied on decode: PackObject::stored views the input buffer.
 
@@ -38,6 +37,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -87,14 +87,28 @@ public:
 
     struct IdText {
         static constexpr std::string_view prefix = "sha256:";
-        static std::string format(const Digest& d) { return std::string(prefix) + d.hex(); }
+        static std::string format(const Digest& d) {
+            std::string s(id_text_bytes, '\0');
+            std::copy(prefix.begin(), prefix.end(), s.begin());
+            d.hex_to(s.data() + prefix.size());
+            return s;
+        }
+        static std::size_t format_to(const Digest& d, char* out) noexcept {
+            std::copy(prefix.begin(), prefix.end(), out);
+            d.hex_to(out + prefix.size());
+            return id_text_bytes;
+        }
+        static std::optional<Digest> try_parse(std::string_view text) noexcept {
+            if (text.size() != id_text_bytes || text.substr(0, prefix.size()) != prefix)
+                return std::nullopt;
+            return Digest::try_from_hex(text.substr(prefix.size()));
+        }
         static Digest parse(std::string_view text, std::string_view what) {
-            if (text.size() != id_text_bytes || text.substr(0, prefix.size()) != prefix ||
-                !Digest::is_hex(text.substr(prefix.size())))
-                fail(errc::invalid_id, std::string(what) +
-                                           " is not 'sha256:' + 64 lowercase hex characters: '" +
-                                           std::string(text.substr(0, 80)) + "'");
-            return Digest::from_hex(text.substr(prefix.size()), what);
+            if (auto d = try_parse(text))
+                return *d;
+            fail(errc::invalid_id, std::string(what) +
+                                       " is not 'sha256:' + 64 lowercase hex characters: '" +
+                                       std::string(text.substr(0, 80)) + "'");
         }
     };
 
@@ -664,8 +678,9 @@ private:
             fail(errc::corrupt, what + ": snapshot " + s.snapshot_id.hex() +
                                     " is a delta against snapshot " + parent.hex() +
                                     ", which does not appear earlier in the pack");
-        s.manifest = rebuild_and_verify(earlier_snapshots[base->second].manifest, delta,
-                                        s.snapshot_id, limits.max_path_bytes);
+        // Rebuilt, not yet proven: the id is checked once, where the pack enters the hub
+        // (algo/verify.hpp), like every other snapshot's.
+        s.manifest = apply(earlier_snapshots[base->second].manifest, delta, limits.max_path_bytes);
         if (s.manifest.size() > limits.max_manifest_entries)
             fail(errc::oversized, what + " (" + s.snapshot_id.hex() + ") rebuilds to " +
                                       std::to_string(s.manifest.size()) +
