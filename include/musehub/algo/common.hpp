@@ -229,11 +229,12 @@ template <class Fn>
 void for_each_manifest_object(BytesView record, const Limits& limits, Fn&& fn) {
     auto handle = musehub::detail::unpack_bounded(record, limits, "stored snapshot");
     const auto& m = musehub::detail::as_map(handle.get(), "stored snapshot");
-    const auto& manifest = musehub::detail::as_map(musehub::detail::require_key(m, "manifest", "stored snapshot"),
-                                                   "stored snapshot manifest");
+    const auto& manifest = musehub::detail::as_map(
+        musehub::detail::require_key(m, "manifest", "stored snapshot"), "stored snapshot manifest");
     for (std::uint32_t i = 0; i < manifest.size; ++i)
-        fn(ObjectId{wire::v1::IdText::parse(musehub::detail::as_str(manifest.ptr[i].val, "manifest entry"),
-                                            "stored manifest entry")});
+        fn(ObjectId{
+            wire::v1::IdText::parse(musehub::detail::as_str(manifest.ptr[i].val, "manifest entry"),
+                                    "stored manifest entry")});
 }
 
 } // namespace musehub::algo

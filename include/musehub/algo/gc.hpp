@@ -96,8 +96,9 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
             for_batches(snaps, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
                 for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch)))
                     if (row)
-                        for_each_manifest_object(row->record, opt.limits,
-                                                 [&](const ObjectId& id) { live_objects.insert(id); });
+                        for_each_manifest_object(row->record, opt.limits, [&](const ObjectId& id) {
+                            live_objects.insert(id);
+                        });
             });
             for (const auto& o : object_refs)
                 if (o.touched > cutoff)
