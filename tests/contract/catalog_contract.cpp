@@ -242,6 +242,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: every table round-trips its reflected row", "[
     check(CommitRefRow{"repo", cid(1)});
     check(Branch{"repo", "main", cid(1)});
     check(TombstoneRow{"v1/packs/bb/old", TimePoint{std::chrono::milliseconds{9}}});
+    check(UploadRow{"repo", "v1/objects/aa/x-1", TimePoint{std::chrono::milliseconds{11}}});
     check(FetchCacheRow{"repo", "abc", "v1/fetch/aa/x", TimePoint{std::chrono::milliseconds{10}}});
 }
 

@@ -196,7 +196,13 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                     a.insert(x.commit_id);
                 for (const auto& x : pack.commits)
                     b.insert(x.commit_id);
-                if (a == b) {
+                // Heads a pushed pack carries are those of its own push: reuse it only if it
+                // carries none (clients then read heads from the refs) or still the current
+                // ones, so a client never reads stale heads.
+                std::map<std::string, CommitId> now_heads;
+                for (const auto& h : heads)
+                    now_heads[h.name] = h.head;
+                if (a == b && (stored.branch_heads.empty() || stored.branch_heads == now_heads)) {
                     out.bytes = std::move(*bytes);
                     out.reused = true;
                     out.sources_read = 1;

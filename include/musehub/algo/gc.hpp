@@ -32,6 +32,7 @@ struct GcResult {
     std::uint64_t object_bytes_deleted = 0; // raw sizes of the objects whose rows went
     std::size_t containers_retired = 0;
     std::size_t cache_entries_expired = 0;
+    std::size_t uploads_abandoned = 0; // presigned uploads never confirmed, swept
     std::size_t tombstones_purged = 0;
     std::uint64_t bytes_purged = 0;  // bytes removed from the object store
     std::vector<std::string> errors; // non-fatal: the next run retries them
@@ -217,6 +218,33 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
             tx.insert(std::span<const TombstoneRow>(tombs));
             return 0;
         });
+    });
+
+    // ---- sweep presigned uploads nobody confirmed ---------------------------------------------
+    r.times.time("sweep uploads", [&] {
+        std::vector<UploadRow> abandoned;
+        for (auto& u : cat.template scan<UploadRow>(std::tuple{repo}))
+            if (u.expires_at + opt.grace <= now)
+                abandoned.push_back(std::move(u));
+        if (abandoned.empty())
+            return;
+        std::vector<Key<ContainerRow>> keys;
+        for (const auto& u : abandoned)
+            keys.emplace_back(u.container);
+        auto registered = cat.template contains<ContainerRow>(keys);
+        std::vector<std::string> remove;
+        for (std::size_t i = 0; i < abandoned.size(); ++i)
+            if (!registered[i])
+                remove.push_back(abandoned[i].container);
+        try {
+            remove_many(store, std::span<const std::string>(remove));
+        } catch (const std::exception& e) {
+            r.errors.push_back(std::string("removing abandoned uploads failed (will retry): ") +
+                               e.what());
+            return;
+        }
+        r.uploads_abandoned = remove.size();
+        cat.erase_exact(std::span<const UploadRow>(abandoned));
     });
 
     // ---- purge bytes whose grace period is over -------------------------------------------

@@ -119,6 +119,15 @@ PresignResult presign(H& hub, const std::string& repo, std::span<const PresignIt
             r.uploads.push_back({batch[i], std::move(key), std::move(url)});
         }
     });
+    // Remember what was handed out, so GC can sweep uploads nobody ever confirms.
+    if (!r.uploads.empty()) {
+        auto expires = hub.now() + std::chrono::seconds(expiry_seconds);
+        std::vector<UploadRow> pending;
+        for (const auto& u : r.uploads)
+            pending.push_back({repo, u.key, expires});
+        for_batches(pending, opt.batch_rows,
+                    [&](std::span<const UploadRow> batch) { hub.catalog().insert(batch); });
+    }
     return r;
 }
 
@@ -289,6 +298,17 @@ ConfirmResult confirm(H& hub, const std::string& repo, std::span<const ConfirmIt
         r.registered.insert(r.registered.end(), registered.begin(), registered.end());
         r.rejected.insert(r.rejected.end(), rejected.begin(), rejected.end());
     });
+    // What was registered is no longer pending. What is missing or was refused stays pending:
+    // the client may still upload (again) to its URL, or GC sweeps it once the URL expired.
+    {
+        std::vector<Key<UploadRow>> done;
+        for (const auto& p : proven)
+            done.emplace_back(repo, p.key);
+        if (!done.empty())
+            for_batches(done, opt.batch_rows, [&](std::span<const Key<UploadRow>> batch) {
+                cat.template erase<UploadRow>(batch);
+            });
+    }
     return r;
 }
 

@@ -174,6 +174,19 @@ struct table<TombstoneRow> : keyed<1> {
     static constexpr std::string_view name = "tombstones";
 };
 
+// A presigned upload handed out and not yet confirmed. GC removes the bytes of one still
+// unconfirmed after its URL expired and the grace period passed (abandoned uploads).
+struct UploadRow {
+    std::string repo{};
+    std::string container{}; // the object-store key the URL writes
+    TimePoint expires_at{};
+    friend bool operator==(const UploadRow&, const UploadRow&) = default;
+};
+template <>
+struct table<UploadRow> : keyed<2> {
+    static constexpr std::string_view name = "uploads";
+};
+
 // A fetch pack built for (repo, request), kept until `expires_at`.
 struct FetchCacheRow {
     std::string repo{};
@@ -188,9 +201,9 @@ struct table<FetchCacheRow> : keyed<2> {
 };
 
 // Every table, in dependency order (rows that others point at come first).
-using Schema =
-    std::tuple<RepoRow, ObjectRow, ContainerRow, LocationRow, ObjectRefRow, SnapshotRow,
-               SnapshotRefRow, CommitRow, CommitRefRow, Branch, TombstoneRow, FetchCacheRow>;
+using Schema = std::tuple<RepoRow, ObjectRow, ContainerRow, LocationRow, ObjectRefRow, SnapshotRow,
+                          SnapshotRefRow, CommitRow, CommitRefRow, Branch, TombstoneRow, UploadRow,
+                          FetchCacheRow>;
 
 } // namespace musehub::catalog
 
@@ -208,4 +221,5 @@ BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRow, commit_id, snapshot_id, par
                         record);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRefRow, repo, commit_id, touched);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::TombstoneRow, container, since);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::UploadRow, repo, container, expires_at);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::FetchCacheRow, repo, request, container, expires_at);
