@@ -175,6 +175,30 @@ TEMPLATE_LIST_TEST_CASE("BAD inputs get typed errors and leave the hub exactly a
         CHECK_THAT(msg, Catch::Contains("not in the push or storage"));
         CHECK(s.state() == before);
     }
+    SECTION("BAD-11 objects registered but whose bytes are gone are named as such") {
+        // A new snapshot reuses an object the hub has registered; its container's bytes vanish
+        // (an operator deleted them, a broken store lost them).
+        Client reuse = c;
+        reuse.checkout(base);
+        reuse.write("copy.txt", "x"); // the same bytes as x.txt, registered by the push above
+        s.push("r", "main", c.pack(tip, {base}));
+        auto loc = s.backend.catalog().template find<catalog::LocationRow>(
+            std::vector<catalog::Key<catalog::LocationRow>>{{object_id_of(as_bytes("x"))}})[0];
+        REQUIRE(loc);
+        s.backend.store().remove(loc->container);
+        auto again = reuse.commit("reuse x");
+        auto settled = s.state();
+        std::string msg;
+        try {
+            s.push("r", "side", reuse.pack(again, {base}, /*with_objects=*/false));
+        } catch (const musehub::error& e) {
+            CHECK(e.code() == errc::missing_object);
+            msg = e.what();
+        }
+        CHECK_THAT(msg, Catch::Contains("registered but their bytes are missing") &&
+                            Catch::Contains(object_id_of(as_bytes("x")).hex()));
+        CHECK(s.state() == settled);
+    }
     SECTION("BAD-9 malformed repo and branch names") {
         expect(errc::invalid_argument, [&] { s.push("", "main", good); });
         expect(errc::invalid_argument, [&] { s.push("r", std::string("ma\0in", 5), good); });
