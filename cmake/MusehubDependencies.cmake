@@ -17,6 +17,7 @@ musehub_dependency(range-v3)               # no version: range-v3 0.12.0 uses an
 musehub_dependency(msgpack 4)              # target msgpackc-cxx
 musehub_dependency(zstd)                   # zstd::libzstd_shared
 musehub_dependency(OpenSSL)                # OpenSSL::Crypto (EVP SHA-256, Ed25519, HMAC)
+musehub_dependency(SQLite3)                 # SQLite::SQLite3, for musehub::fs
 musehub_dependency(PkgConfig)
 if(NOT TARGET PkgConfig::XXHASH)
     pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET GLOBAL libxxhash)   # no CMake config upstream

@@ -1,9 +1,9 @@
 # Every public header compiles on its own: one generated translation unit per header of
-# musehub::core and musehub::memory, each including its header twice (the second include proves
+# musehub::core and every backend, each including its header twice (the second include proves
 # the #pragma once / include guard), all built into one OBJECT library with our strict warnings.
 function(musehub_header_check target_name)
     set(sources)
-    foreach(lib musehub_core musehub_memory)
+    foreach(lib musehub_core musehub_memory musehub_fs)
         get_target_property(base_dirs ${lib} HEADER_DIRS)   # the FILE_SET HEADERS base dirs
         foreach(base IN LISTS base_dirs)
             file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${base} ${base}/*.hpp)

@@ -8,6 +8,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config git ccache clang-format
     libboost-dev librange-v3-dev libmsgpack-cxx-dev libzstd-dev libxxhash-dev libssl-dev
     catch2 libbenchmark-dev nlohmann-json3-dev
+    libsqlite3-dev
 )
 
 missing=()
