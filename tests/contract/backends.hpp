@@ -4,15 +4,17 @@
 // join by adding a fixture here.
 
 #include "capabilities.hpp"
+#include "fixtures/fs.hpp"
+#include "fixtures/fs_store.hpp"
 #include "fixtures/memory.hpp"
-// fixtures: fs store
+#include "fixtures/sqlite.hpp"
 
 #include <tuple>
 
 namespace contract {
 
-using Backends = std::tuple<MemoryBackend
-                            // backends: fs store
-                            >;
+// The reference backend, the embedded default, and the mixed instantiations that prove the
+// policies compose (fs store over the memory catalog, memory store over the SQLite catalog).
+using Backends = std::tuple<MemoryBackend, FsBackend, FsStoreBackend, SqliteBackend>;
 
 } // namespace contract

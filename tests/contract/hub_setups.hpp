@@ -82,7 +82,9 @@ inline std::map<std::string, std::string> expected_tree(const Client& client, co
     return tree;
 }
 
-using Setups = std::tuple<Setup<MemoryBackend, wire::v1>, Setup<MemoryBackend, wire::v2>>;
+// Every algorithm scenario, for the reference backend and the embedded default, both wires.
+using Setups = std::tuple<Setup<MemoryBackend, wire::v1>, Setup<MemoryBackend, wire::v2>,
+                          Setup<FsBackend, wire::v1>, Setup<FsBackend, wire::v2>>;
 
 template <class E>
 errc code_of(E&& fn) {
