@@ -33,6 +33,7 @@ struct GcResult {
     std::size_t containers_retired = 0;
     std::size_t cache_entries_expired = 0;
     std::size_t uploads_abandoned = 0; // presigned uploads never confirmed, swept
+    std::size_t temporaries_swept = 0; // leftovers of writers that crashed (store capability)
     std::size_t tombstones_purged = 0;
     std::uint64_t bytes_purged = 0;  // bytes removed from the object store
     std::vector<std::string> errors; // non-fatal: the next run retries them
@@ -245,6 +246,18 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         }
         r.uploads_abandoned = remove.size();
         cat.erase_exact(std::span<const UploadRow>(abandoned));
+    });
+
+    // ---- sweep what crashed writers left behind (stores that can leave any) -------------------
+    r.times.time("sweep temporaries", [&] {
+        try {
+            auto age = std::max(std::chrono::duration_cast<std::chrono::seconds>(opt.grace),
+                                std::chrono::seconds(600));
+            r.temporaries_swept = sweep_temporaries(store, age);
+        } catch (const std::exception& e) {
+            r.errors.push_back(std::string("sweeping temporaries failed (will retry): ") +
+                               e.what());
+        }
     });
 
     // ---- purge bytes whose grace period is over -------------------------------------------

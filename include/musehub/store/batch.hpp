@@ -5,6 +5,7 @@
 
 #include "musehub/store/concept.hpp"
 
+#include <chrono>
 #include <span>
 
 namespace musehub {
@@ -61,6 +62,17 @@ void remove_many(S& store, std::span<const std::string> keys) {
     else
         for (const auto& k : keys)
             store.remove(k);
+}
+
+// Capability: a store whose writers can leave temporaries behind when they crash (a
+// filesystem store's half-written temp files) sweeps those older than `age`. Stores without
+// such leftovers have nothing to do. Returns how many were removed.
+template <ObjectStore S>
+std::size_t sweep_temporaries(S& store, std::chrono::seconds age) {
+    if constexpr (requires { store.remove_stale_temps(age); })
+        return store.remove_stale_temps(age);
+    else
+        return 0;
 }
 
 } // namespace musehub
