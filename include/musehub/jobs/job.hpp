@@ -66,6 +66,18 @@ struct Job {
     friend bool operator==(const Job&, const Job&) = default;
 };
 
+// The job a spec becomes when it is enqueued: queued, no attempts yet, at least one allowed.
+inline Job queued_job(const JobSpec& spec) {
+    Job job;
+    job.id = spec.id;
+    job.kind = spec.kind;
+    job.payload = spec.payload;
+    job.state = JobState::queued;
+    job.max_attempts = spec.max_attempts < 1 ? 1 : spec.max_attempts;
+    job.run_after = spec.run_after;
+    return job;
+}
+
 } // namespace musehub
 
 // Reflection: the field lists the codecs, catalogs and printers derive everything from.

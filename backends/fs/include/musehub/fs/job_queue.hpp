@@ -74,16 +74,7 @@ public:
         static const std::string sql = "INSERT INTO " + table() + " (" + all() + ") VALUES (" +
                                        sqlite::placeholders(sqlite::field_count<Job>) +
                                        ") ON CONFLICT (" + col("id") + ") DO NOTHING";
-        Job job{spec.id,
-                spec.kind,
-                spec.payload,
-                JobState::queued,
-                0,
-                std::max(1u, spec.max_attempts),
-                spec.run_after,
-                TimePoint{},
-                {},
-                {}};
+        auto job = queued_job(spec);
         return write([&] {
             auto q = db_.query(sql);
             sqlite::bind_fields(q, job);

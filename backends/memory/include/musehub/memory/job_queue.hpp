@@ -14,16 +14,7 @@ class JobQueue {
 public:
     bool enqueue(const JobSpec& spec) {
         std::lock_guard lock(mutex_);
-        Job job{spec.id,
-                spec.kind,
-                spec.payload,
-                JobState::queued,
-                0,
-                std::max(1u, spec.max_attempts),
-                spec.run_after,
-                TimePoint{},
-                {},
-                {}};
+        auto job = queued_job(spec);
         auto [it, fresh] = jobs_.try_emplace(spec.id, std::move(job));
         if (fresh)
             order_.push_back(spec.id);
