@@ -82,7 +82,7 @@ struct Hub {
 
         // Bytes first: the pack is stored under its own hash before any row points into it.
         PackId pack{sha256(body)};
-        auto key = keys::pack(pack) + "-1"; // one upload, one key (the algorithms make it unique)
+        auto key = keys::pack(pack, "lesson-1"); // one upload, one key: never reused
         store.put(key, body);
 
         // Rows next, in one short transaction; every object also gets a ref for this repo.

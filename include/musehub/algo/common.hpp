@@ -63,12 +63,6 @@ public:
                 return void(p.ms += ms);
         phases_.push_back({name, ms});
     }
-    double ms(const std::string& name) const {
-        for (const auto& p : phases_)
-            if (p.name == name)
-                return p.ms;
-        return 0;
-    }
     double total() const {
         double t = 0;
         for (const auto& p : phases_)
@@ -96,10 +90,10 @@ inline std::string nonce() {
 }
 
 inline std::string container_key(const PackId& pack) {
-    return keys::fanned("packs", pack.digest, "-" + nonce());
+    return keys::pack(pack, nonce());
 }
 inline std::string fetch_cache_key(const PackId& pack) {
-    return keys::fanned("fetch", pack.digest, "-" + nonce());
+    return keys::fetch_pack(pack, nonce());
 }
 
 // Parents from the catalog, for core/dag.hpp walks: one batched lookup per call.
@@ -162,6 +156,21 @@ std::vector<std::tuple<std::string, Id>> repo_keys(std::string_view repo, std::s
         keys.emplace_back(std::string(repo), id);
     return keys;
 }
+
+namespace detail {
+// Whether locations may (still) point into `container`: it has a row and was never retired.
+// Every transaction that writes a location checks this, so a key GC retired is never pointed
+// at again, whoever found it earlier (a push filling its own pack, consolidation reusing one).
+template <class Tx>
+bool container_live(Tx& tx, const std::string& container) {
+    catalog::Key<catalog::ContainerRow> row{container};
+    catalog::Key<catalog::TombstoneRow> tomb{container};
+    return tx.template contains<catalog::ContainerRow>(
+               std::span<const catalog::Key<catalog::ContainerRow>>(&row, 1))[0] &&
+           !tx.template contains<catalog::TombstoneRow>(
+               std::span<const catalog::Key<catalog::TombstoneRow>>(&tomb, 1))[0];
+}
+} // namespace detail
 
 namespace detail {
 // Retires every container in `containers` that no location points into any more.

@@ -67,8 +67,19 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
 
     // ---- read every source once, build the pack -------------------------------------------
     Pack pack;
-    r.times.time("read",
-                 [&] { read_grouped(store, std::span<const LocationRow>(locations), pack); });
+    try {
+        r.times.time("read",
+                     [&] { read_grouped(store, std::span<const LocationRow>(locations), pack); });
+    } catch (const error& e) {
+        // GC retired a source after its locations were read (only possible once the grace
+        // period has run out on this read): nothing is lost, this run has nothing sure to merge.
+        if (e.code() != errc::missing_object)
+            throw;
+        r.skipped = true;
+        r.reason = "a source pack of '" + repo +
+                   "' was collected while being read; run consolidation again";
+        return r;
+    }
     const wire::v2 codec;
     Bytes bytes = r.times.time("pack", [&] { return codec.encode_pack(pack); });
     r.pack = wire::v2::pack_key(bytes);
@@ -76,6 +87,9 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
     r.bytes = bytes.size();
 
     // ---- store (or find the pack an earlier run made) -------------------------------------
+    // A key is only ever given a row by the upload that created it: a reused pack is used only
+    // while its own row lives (checked in every repoint transaction), never revived.
+    bool uploaded = false;
     r.times.time("store", [&] {
         for (const auto& c :
              cat.template find_by<ContainerRow, 1>(std::span<const PackId>(&r.pack, 1)))
@@ -84,6 +98,7 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
         if (r.container.empty()) {
             r.container = container_key(r.pack);
             store.put(r.container, bytes);
+            uploaded = true;
         }
     });
 
@@ -96,10 +111,13 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
     r.times.time("repoint", [&] {
         ContainerRow row{
             r.container, r.pack, ContainerFormat::v2_pack, bytes.size(), spans.size(), 0, 0, now};
-        cat.insert(std::span<const ContainerRow>(&row, 1));
+        if (uploaded)
+            cat.insert(std::span<const ContainerRow>(&row, 1)); // a fresh key: never retired
         for_batches(std::span<const LocationRow>(locations), opt.batch_rows,
                     [&](std::span<const LocationRow> batch) {
-                        r.relocated += cat.transact([&](auto& tx) {
+                        r.relocated += cat.transact([&](auto& tx) -> std::size_t {
+                            if (!detail::container_live(tx, r.container))
+                                return 0; // never into a retired pack
                             std::vector<Key<LocationRow>> keys;
                             for (const auto& l : batch)
                                 keys.emplace_back(l.object_id);
@@ -118,10 +136,13 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
                     });
     });
     r.times.time("retire", [&] {
+        // The sources, and the new pack itself if nothing moved into it (raced GC).
         std::vector<std::string> old;
         for (const auto& c : sources)
             if (c != r.container)
                 old.push_back(c);
+        if (r.relocated == 0)
+            old.push_back(r.container);
         r.retired =
             cat.transact([&](auto& tx) { return detail::retire_empty_containers(tx, old, now); });
     });

@@ -191,6 +191,10 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                     std::span<const ObjectId> batch(ids.data() + first, n);
                     fresh += cat.transact([&](auto& tx) {
                         detail::bump_epoch(tx, repo, "");
+                        // Consolidation may have emptied and retired our pack since the last
+                        // batch: then upload what is still missing under a new key.
+                        if (!key.empty() && !detail::container_live(tx, key))
+                            throw detail::Retry{};
                         auto present = tx.template contains<ObjectRow>(keys_of(batch));
                         std::vector<ObjectRow> rows;
                         std::vector<LocationRow> locations;

@@ -67,17 +67,4 @@ constexpr bool is_indexed = [] {
     return false;
 }();
 
-template <class Tuple, class Prefix>
-constexpr bool is_prefix_of_v = [] {
-    if constexpr (std::tuple_size_v < Prefix >> std::tuple_size_v<Tuple>)
-        return false;
-    else
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (
-                std::is_same_v<std::tuple_element_t<I, Tuple>, std::tuple_element_t<I, Prefix>> &&
-                ...);
-        }
-    (std::make_index_sequence<std::tuple_size_v<Prefix>>{});
-}();
-
 } // namespace musehub::catalog

@@ -27,8 +27,14 @@ inline std::string fanned(std::string_view kind, const Digest& d, std::string_vi
     return k;
 }
 
-inline std::string pack(const PackId& id) {
-    return fanned("packs", id.digest, ".mpack");
+// A stored pack: its content hash plus the upload it came from, so no two uploads (and no
+// upload after GC retired an earlier one) ever share a key.
+inline std::string pack(const PackId& id, std::string_view upload) {
+    return fanned("packs", id.digest, "-" + std::string(upload));
+}
+// A built fetch pack kept in the fetch cache, named the same way.
+inline std::string fetch_pack(const PackId& id, std::string_view upload) {
+    return fanned("fetch", id.digest, "-" + std::string(upload));
 }
 inline std::string loose_object(const ObjectId& id) {
     return fanned("objects", id.digest);
