@@ -319,7 +319,7 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
     MemHub hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
     for (std::size_t i = 0; i < p.encoded.size(); ++i) {
         const auto& bytes = p.encoded[i];
-        auto key = algo::container_key(PackId{sha256(bytes)}); // the presigned URL's key
+        auto key = algo::container_key(PackId{sha256(bytes)}, hub.now()); // the presigned URL's key
         algo::PushResult r;
         double put_ms = 0;
         auto t = measure([&] {

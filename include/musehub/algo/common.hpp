@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -89,11 +90,38 @@ inline std::string nonce() {
     return s;
 }
 
-inline std::string container_key(const PackId& pack) {
-    return keys::pack(pack, nonce());
+// The upload part of a container key: the time it was made (12 hex digits of milliseconds),
+// then a nonce. Bytes are stored before the row that claims them, so a writer that dies in
+// between leaves bytes no row knows; the time lets GC tell such a stray from an upload still in
+// flight without asking the store for ages (see sweep strays in algo/gc.hpp).
+inline std::string upload_token(TimePoint made) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(12, '0');
+    auto v = static_cast<std::uint64_t>(made.time_since_epoch().count());
+    for (auto it = s.rbegin(); it != s.rend(); ++it)
+        *it = digits[v & 15], v >>= 4;
+    return s + nonce();
 }
-inline std::string fetch_cache_key(const PackId& pack) {
-    return keys::fetch_pack(pack, nonce());
+// When the container under `key` was made, if its key carries an upload token.
+inline std::optional<TimePoint> upload_time(std::string_view key) {
+    auto dash = key.rfind('-');
+    if (dash == std::string_view::npos || key.size() - dash - 1 != 28)
+        return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : key.substr(dash + 1, 12)) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return std::nullopt;
+        v = v << 4 | static_cast<std::uint64_t>(d);
+    }
+    return TimePoint(std::chrono::milliseconds(v));
+}
+
+inline std::string container_key(const PackId& pack, TimePoint made) {
+    return keys::pack(pack, upload_token(made));
+}
+inline std::string fetch_cache_key(const PackId& pack, TimePoint made) {
+    return keys::fetch_pack(pack, upload_token(made));
 }
 
 // Parents from the catalog, for core/dag.hpp walks: one batched lookup per call.

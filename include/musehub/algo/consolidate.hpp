@@ -96,7 +96,7 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
             if (store.size(c.container) == bytes.size())
                 r.container = c.container;
         if (r.container.empty()) {
-            r.container = container_key(r.pack);
+            r.container = container_key(r.pack, hub.now());
             store.put(r.container, bytes);
             uploaded = true;
         }
@@ -111,8 +111,16 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
     r.times.time("repoint", [&] {
         ContainerRow row{
             r.container, r.pack, ContainerFormat::v2_pack, bytes.size(), spans.size(), 0, 0, now};
+        // A fresh key gets its row unless GC swept it as a stray first (this run then stood
+        // still past the grace period): then nothing moves, and retire below drops it.
         if (uploaded)
-            cat.insert(std::span<const ContainerRow>(&row, 1)); // a fresh key: never retired
+            cat.transact([&](auto& tx) {
+                Key<TombstoneRow> tomb{r.container};
+                if (tx.template contains<TombstoneRow>(
+                        std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+                    return 0;
+                return static_cast<int>(tx.insert(std::span<const ContainerRow>(&row, 1)));
+            });
         for_batches(std::span<const LocationRow>(locations), opt.batch_rows,
                     [&](std::span<const LocationRow> batch) {
                         r.relocated += cat.transact([&](auto& tx) -> std::size_t {

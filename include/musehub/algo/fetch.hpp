@@ -218,10 +218,13 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     out.bytes = hub.wire().encode_pack(pack);
 
     // ---- keep it for the next identical request -------------------------------------------
-    auto key = fetch_cache_key(PackId{sha256(out.bytes)});
+    auto key = fetch_cache_key(PackId{sha256(out.bytes)}, now);
     store.put(key, out.bytes);
     FetchCacheRow row{repo, request, key, now + opt.fetch_cache_ttl};
     cat.transact([&](auto& tx) {
+        Key<TombstoneRow> tomb{key};
+        if (tx.template contains<TombstoneRow>(std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+            return 0; // swept as a stray meanwhile: serve it, do not cache it
         auto old =
             tx.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
         if (old) {

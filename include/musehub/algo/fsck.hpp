@@ -95,9 +95,14 @@ FsckResult fsck(H& hub, const FsckOptions& options = {}) {
         std::unordered_set<std::string> known(tombstoned);
         for (const auto& c : containers)
             known.insert(c.container);
-        for (const auto& k : store.list(std::string(keys::layout) + "/packs/"))
-            if (!known.count(k))
-                ++r.stray_containers;
+        for (auto& f : cat.template scan<FetchCacheRow>(std::tuple{}))
+            known.insert(std::move(f.container));
+        for (auto& u : cat.template scan<UploadRow>(std::tuple{}))
+            known.insert(std::move(u.container));
+        for (auto kind : {"/packs/", "/fetch/"})
+            for (const auto& k : store.list(std::string(keys::layout) + kind))
+                if (!known.count(k))
+                    ++r.stray_containers;
     }
     std::unordered_set<ObjectId> referenced;
 

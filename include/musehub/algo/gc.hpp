@@ -12,6 +12,8 @@
 //   purge  -> bytes of tombstones older than the grace period (readers in flight finish
 //             first); keys are never reused, so a later upload cannot be hit
 //   expire -> fetch-cache entries past their expiry, whose bytes go the same way
+//   sweep  -> abandoned presigned uploads, temporaries and strays: what writers that crashed
+//             between storing bytes and registering them left behind
 //
 // Cost is O(live history of the repo + its refs), never O(all objects of all repos).
 
@@ -34,6 +36,7 @@ struct GcResult {
     std::size_t cache_entries_expired = 0;
     std::size_t uploads_abandoned = 0; // presigned uploads never confirmed, swept
     std::size_t temporaries_swept = 0; // leftovers of writers that crashed (store capability)
+    std::size_t strays_swept = 0;      // stored bytes no row ever claimed (a writer crashed)
     std::size_t tombstones_purged = 0;
     std::uint64_t bytes_purged = 0;  // bytes removed from the object store
     std::vector<std::string> errors; // non-fatal: the next run retries them
@@ -258,6 +261,51 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
             r.errors.push_back(std::string("sweeping temporaries failed (will retry): ") +
                                e.what());
         }
+    });
+
+    // ---- sweep strays: bytes a writer stored and then died before a row claimed them ---------
+    // Only keys whose upload token is older than the grace period (and ten minutes, as for
+    // temporaries): a younger one may be an upload about to register. A stray is retired in a
+    // transaction that proves no row claims it; the writer checks the same tombstone when it
+    // inserts its row, so exactly one of them wins. Nothing ever read a stray: purge it now.
+    r.times.time("sweep strays", [&] {
+        auto age = std::max<std::chrono::milliseconds>(opt.grace, std::chrono::minutes(10));
+        std::unordered_set<std::string> known;
+        for (auto& c : cat.template scan<ContainerRow>(std::tuple{}))
+            known.insert(std::move(c.container));
+        for (auto& t : cat.template scan<TombstoneRow>(std::tuple{}))
+            known.insert(std::move(t.container));
+        for (auto& f : cat.template scan<FetchCacheRow>(std::tuple{}))
+            known.insert(std::move(f.container));
+        for (auto& u : cat.template scan<UploadRow>(std::tuple{}))
+            known.insert(std::move(u.container));
+        std::vector<std::string> strays;
+        try {
+            for (auto kind : {"/packs/", "/fetch/"})
+                for (auto& k : store.list(std::string(keys::layout) + kind))
+                    if (auto made = upload_time(k); made && *made + age <= now && !known.count(k))
+                        strays.push_back(std::move(k));
+        } catch (const std::exception& e) {
+            r.errors.push_back(std::string("listing strays failed (will retry): ") + e.what());
+            return;
+        }
+        if (strays.empty())
+            return;
+        r.strays_swept = cat.transact([&](auto& tx) {
+            std::vector<Key<ContainerRow>> rows(strays.begin(), strays.end());
+            std::vector<Key<TombstoneRow>> tombs(strays.begin(), strays.end());
+            auto claimed = tx.template contains<ContainerRow>(rows);
+            auto retired = tx.template contains<TombstoneRow>(tombs);
+            std::unordered_set<std::string> cached;
+            for (auto& f : tx.template scan<FetchCacheRow>(std::tuple{}))
+                cached.insert(std::move(f.container));
+            std::vector<TombstoneRow> out;
+            for (std::size_t i = 0; i < strays.size(); ++i)
+                if (!claimed[i] && !retired[i] && !cached.count(strays[i]))
+                    out.push_back({strays[i], cutoff});
+            tx.insert(std::span<const TombstoneRow>(out));
+            return out.size();
+        });
     });
 
     // ---- purge bytes whose grace period is over -------------------------------------------

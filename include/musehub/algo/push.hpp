@@ -149,6 +149,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
         return static_cast<std::uint64_t>(off);
     };
 
+    const PackId pack_id{sha256(container)};
     for (int attempt = 0;; ++attempt) {
         std::vector<bool> known;
         times.time("object rows", [&] {
@@ -163,7 +164,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
             if (existing)
                 key = *existing;
             else {
-                key = container_key(PackId{sha256(container)});
+                key = container_key(pack_id, hub.now());
                 times.time("store bytes", [&] { hub.store().put(key, container); });
                 out.bytes = container.size();
             }
@@ -173,7 +174,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                 auto now = hub.now();
                 if (!key.empty()) {
                     ContainerRow row{key,
-                                     PackId{sha256(container)},
+                                     pack_id,
                                      format,
                                      container.size(),
                                      ids.size(),
@@ -182,6 +183,12 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                                      now};
                     cat.transact([&](auto& tx) {
                         detail::bump_epoch(tx, repo, "");
+                        // GC sweeps bytes no row claims once they are old enough: if it took
+                        // ours for a stray, upload again under a new key.
+                        Key<TombstoneRow> tomb{key};
+                        if (tx.template contains<TombstoneRow>(
+                                std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+                            throw detail::Retry{};
                         return tx.insert(std::span<const ContainerRow>(&row, 1));
                     });
                 }
