@@ -45,6 +45,21 @@ inline IndexRequest decode_index_request(std::string_view payload, const Limits&
 template <class H>
 PushResult index_pack(H& hub, const IndexRequest& req) {
     PhaseTimes times;
+    // A retired pack means an earlier run registered it (or found nothing new in it) and died
+    // before the queue heard so, and GC or consolidation has retired it since: the work is
+    // done, and a rerun must not register it again. (Reruns come within the worker lease, and
+    // retired bytes outlive it by the grace period, so the tombstone is still there to see.)
+    catalog::Key<catalog::TombstoneRow> tomb{req.container};
+    if (hub.catalog().template contains<catalog::TombstoneRow>(
+            std::span<const catalog::Key<catalog::TombstoneRow>>(&tomb, 1))[0]) {
+        PushResult r;
+        r.repo = req.repo, r.branch = req.branch;
+        catalog::Key<Branch> key{req.repo, req.branch};
+        if (auto head = hub.catalog().template find<Branch>(
+                std::span<const catalog::Key<Branch>>(&key, 1))[0])
+            r.head = head->head, r.previous = head->head;
+        return r; // outcome: unchanged
+    }
     auto bytes = times.time("fetch", [&] {
         auto b = hub.store().get(req.container);
         if (!b)
