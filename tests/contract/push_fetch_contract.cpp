@@ -295,6 +295,42 @@ TEMPLATE_LIST_TEST_CASE(
         CHECK(refs == r.stored.objects);
         CHECK(s.clone("r", "main") == expected_tree(c, c.head()));
     }
+    SECTION("IDX-6 a rerun of a job that died after its pack's row, once another push has "
+            "registered the same objects, retires the pack with its row") {
+        // What the dead run left (found by tests/fault): the container row, nothing else.
+        catalog::ContainerRow row{key,
+                                  PackId{sha256(pack_bytes)},
+                                  TestType::Hub::container_format,
+                                  pack_bytes.size(),
+                                  0,
+                                  0,
+                                  0,
+                                  s.hub.now()};
+        s.backend.catalog().insert(std::span<const catalog::ContainerRow>(&row, 1));
+        s.push("r", "main", c.pack(c.head()));
+        CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
+        s.hub.gc("r"); // grace is zero: purges the retired pack's bytes
+        CHECK_FALSE(s.backend.store().get(key));
+        auto f = s.hub.fsck();
+        INFO(f.violations.size() << " violations, first: "
+                                 << (f.ok() ? "" : f.violations[0].detail));
+        CHECK(f.ok());
+        CHECK(s.clone("r", "main") == expected_tree(c, c.head()));
+    }
+    SECTION("IDX-7 a rerun after the pack was retired is done work, not a failure") {
+        s.hub.index(req);
+        auto base = c.head();
+        c.write("more.txt", "more");
+        auto tip = c.commit("more");
+        s.push("r", "main", c.pack(tip, {base}));
+        REQUIRE(s.hub.consolidate("r").retired >= 1); // the uploaded pack is retired
+        auto state = s.state();
+        auto again = s.hub.index(req);
+        CHECK(again.outcome == algo::PushOutcome::unchanged);
+        CHECK(again.head == tip);
+        CHECK(s.state().bytes == state.bytes);
+        CHECK(s.hub.fsck().ok());
+    }
     SECTION("IDX-5 the worker runs index jobs from the queue") {
         s.backend.queue().enqueue(JobSpec{"index:" + key, JobKind::index,
                                           algo::encode_index_request(req), 3, s.hub.now()});

@@ -240,13 +240,15 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                         return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
                     });
             });
-            // An uploaded pack that brought nothing new is not needed: retire it (idempotent).
+            // An uploaded pack that brought nothing new is not needed: retire it (idempotent),
+            // with the row an earlier run of this index job may have given it before it died.
             if (existing && key.empty())
                 cat.transact([&](auto& tx) {
                     if (!tx.template find_by<LocationRow, 1>(
                                std::span<const std::string>(existing, 1))
                              .empty())
                         return 0;
+                    tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{*existing}});
                     TombstoneRow t{*existing, hub.now()};
                     return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
                 });
