@@ -1,6 +1,8 @@
-// End-to-end runner (not Google Benchmark microbenchmarks): a whole hub on the memory backend
-// with wire v2, driven through the Hub facade, on the generated histories of generate.hpp.
-// For each size it measures
+// End-to-end runner (not Google Benchmark microbenchmarks): a whole hub with wire v2, driven
+// through the Hub facade, on the generated histories of generate.hpp, for each backend asked
+// for: the in-memory reference (memory), the embedded default (fs: fs store + SQLite catalog
+// and queue in a fresh directory, durable: every write fsynced) and the same without fsync
+// (fs-nosync, the documented option for tests and benchmarks). For each size it measures
 //
 //   1. push + index   the encoded pack(s) put into the object store, then hub.index (the index
 //                     job path, MuseHub's "push + index"); and hub.push of the same history
@@ -10,7 +12,8 @@
 //                     history becomes garbage; grace = 0 ms), hub.gc(repo); then GC again
 //                     (nothing to do) and hub.consolidate(repo)
 //   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs once the
-//                     size's history is generated, encoded and dropped
+//                     size's history is generated, encoded, written to files and dropped:
+//                     each pack is read back just before it is pushed, as if it had arrived
 //
 // and prints per-phase times (algo::PhaseTimes), rates, and the targets from the issue next to
 // the measured value. Every repetition starts from fresh backends; times are medians.
@@ -19,12 +22,18 @@
 //   bench_hub --xl               also XL (or MUSEHUB_BENCH_XL=1), as 10 incremental packs
 //   bench_hub --quick            S only, one repetition (what the test script's smoke phase
 //                                runs: any --benchmark_min_time=... means --quick)
-//   bench_hub --reps=N --sizes=S,L,XL
+//   bench_hub --reps=N --sizes=S,L,XL --backends=memory,fs,fs-nosync
+//
+// The fs hubs and the spilled packs live under $MUSEHUB_BENCH_DIR (default: the system temp
+// directory); it must be a real disk for the durable figures to mean anything.
 //
 // Build in Release and pin to one core, see docs/benchmarks.md ("End-to-end").
 
 #include "generate.hpp"
 
+#include "musehub/fs/catalog.hpp"
+#include "musehub/fs/job_queue.hpp"
+#include "musehub/fs/object_store.hpp"
 #include "musehub/hub.hpp"
 #include "musehub/memory/memory.hpp"
 #include "musehub/wire/v2.hpp"
@@ -35,11 +44,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -47,6 +58,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -54,11 +66,13 @@ namespace {
 
 using namespace musehub;
 using Steady = std::chrono::steady_clock;
-using MemHub = Hub<wire::v2, memory::ObjectStore, memory::Catalog, memory::JobQueue>;
 
-// ---- targets (the issue) -------------------------------------------------------------------
-constexpr double kTargetLPushIndexMs = 300;
-constexpr double kTargetLGcMs = 200;
+// ---- targets (the issues) ------------------------------------------------------------------
+constexpr double kTargetLPushIndexMs = 300;     // memory
+constexpr double kTargetLGcMs = 200;            // memory
+constexpr double kTargetFsLPushIndexMs = 1'000; // fs, durable
+constexpr double kTargetFsXLPushIndexMs = 5'000;
+constexpr double kTargetFsXLRssPerPack = 2; // peak RSS / pack size
 
 double ms_since(Steady::time_point t0) {
     return std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
@@ -194,10 +208,65 @@ struct SizeCase {
     int reps = 5;
 };
 
-struct Backends {
-    memory::ObjectStore store;
-    memory::Catalog catalog;
-    memory::JobQueue queue;
+// ---- backends --------------------------------------------------------------------------------
+std::filesystem::path bench_root() {
+    const char* d = std::getenv("MUSEHUB_BENCH_DIR");
+    return d && *d ? std::filesystem::path(d) : std::filesystem::temp_directory_path();
+}
+// A fresh directory under bench_root(), removed with everything in it.
+class ScratchDir {
+public:
+    ScratchDir() {
+        auto pattern = (bench_root() / "musehub-bench-XXXXXX").string();
+        if (!::mkdtemp(pattern.data()))
+            throw std::runtime_error("bench_hub: mkdtemp " + pattern + ": " + std::strerror(errno));
+        path_ = pattern;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+struct MemoryBackends {
+    using Store = memory::ObjectStore;
+    using Catalog = memory::Catalog;
+    using Queue = memory::JobQueue;
+    explicit MemoryBackends(bool /*durable*/) {}
+    Store store;
+    Catalog catalog;
+    Queue queue;
+};
+struct FsBackends {
+    using Store = fs::ObjectStore;
+    using Catalog = fs::Catalog;
+    using Queue = fs::JobQueue;
+    explicit FsBackends(bool durable)
+        : store(dir.path() / "objects", Store::Options{.durable = durable}),
+          catalog(dir.path() / "hub.db", fs::sqlite::Options{.durable = durable}),
+          queue(dir.path() / "hub.db", fs::sqlite::Options{.durable = durable}) {}
+    ScratchDir dir; // first: removed after the three are closed
+    Store store;
+    Catalog catalog;
+    Queue queue;
+};
+template <class B>
+using HubOf = Hub<wire::v2, typename B::Store, typename B::Catalog, typename B::Queue>;
+
+struct BackendChoice {
+    std::string name;
+    bool fs = false, durable = false;
+    std::string describe() const {
+        return fs ? std::string("Hub<wire::v2, fs::ObjectStore, fs::Catalog, fs::JobQueue>") +
+                        (durable ? " (durable: fsync on every write)" : " (no fsync)")
+                  : "Hub<wire::v2, memory::ObjectStore, memory::Catalog, memory::JobQueue>";
+    }
 };
 
 struct FetchSummary {
@@ -223,7 +292,8 @@ HubOptions hub_options() {
     return o;
 }
 
-FetchSummary fetch_once(MemHub& hub, const std::string& repo, const CommitId& head) {
+template <class H>
+FetchSummary fetch_once(H& hub, const std::string& repo, const CommitId& head) {
     FetchSummary s;
     algo::FetchResult r;
     auto t = measure([&] { r = hub.fetch(repo, FetchRequest{{head}, {}}); });
@@ -241,11 +311,28 @@ FetchSummary fetch_once(MemHub& hub, const std::string& repo, const CommitId& he
 
 // What the repetitions need. The generated history itself (for XL, gigabytes of full
 // manifests) is dropped once encoded, so the peak RSS measured afterwards is the hub's.
+// A pack is read back from its file just before it is pushed, as if it had just arrived.
+std::filesystem::path spill(const std::filesystem::path& file, const Bytes& bytes) {
+    std::ofstream out(file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    check(static_cast<bool>(out), "writing " + file.string());
+    return file;
+}
+Bytes load(const std::filesystem::path& file) {
+    Bytes bytes(std::filesystem::file_size(file));
+    std::ifstream in(file, std::ios::binary);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    check(static_cast<bool>(in), "reading " + file.string());
+    return bytes;
+}
+
 struct Prepared {
-    std::vector<Bytes> encoded;       // encode_pack of each part (the index path uploads)
-    std::vector<Bytes> bodies;        // encode_push of each part (the pack-push path)
-    std::vector<CommitId> part_heads; // head after each part
-    Bytes force_body;                 // force-push of the branch back to `middle`
+    std::unique_ptr<ScratchDir> dir = std::make_unique<ScratchDir>();
+    std::vector<std::filesystem::path> encoded; // encode_pack of each part (the index path)
+    std::vector<std::filesystem::path> bodies;  // encode_push of each part (the pack-push path)
+    std::vector<CommitId> part_heads;           // head after each part
+    Bytes force_body;                           // force-push of the branch back to `middle`
     CommitId head, middle;
     std::size_t commits = 0, snapshots = 0, objects = 0;
     std::size_t kept_commits = 0; // commits reachable after the force-push
@@ -269,13 +356,16 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
         packs.push_back(&history.pack);
     double enc_ms = timed([&] {
         for (auto* pack : packs) {
-            p.encoded.push_back(wire.encode_pack(*pack));
+            auto n = std::to_string(p.encoded.size());
+            auto encoded = wire.encode_pack(*pack);
+            p.encoded_bytes += encoded.size();
+            p.encoded.push_back(spill(p.dir->path() / ("pack-" + n), encoded));
             p.part_heads.push_back(pack->branch_heads.at("main"));
             PushRequest req{std::move(*pack), "main", false, {}};
-            p.bodies.push_back(wire.encode_push(req));
+            auto body = wire.encode_push(req);
+            p.body_bytes += body.size();
+            p.bodies.push_back(spill(p.dir->path() / ("push-" + n), body));
             *pack = std::move(req.pack);
-            p.encoded_bytes += p.encoded.back().size();
-            p.body_bytes += p.bodies.back().size();
         }
     });
     const auto& pack = history.pack;
@@ -309,16 +399,17 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
     return p;
 }
 
-Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
+template <class B>
+Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     Rep rep;
     const std::string repo = "bench/" + sc.name;
     const auto opts = hub_options();
 
     // 1a. push + index: upload each pack to the store, run the index job inline.
-    auto a = std::make_unique<Backends>();
-    MemHub hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
+    auto a = std::make_unique<B>(durable);
+    HubOf<B> hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
     for (std::size_t i = 0; i < p.encoded.size(); ++i) {
-        const auto& bytes = p.encoded[i];
+        const auto bytes = load(p.encoded[i]);
         auto key = algo::container_key(PackId{sha256(bytes)}, hub.now()); // the presigned URL's key
         algo::PushResult r;
         double put_ms = 0;
@@ -341,11 +432,12 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first) {
 
     // 1b. the pack-push path, into a second repo of a fresh hub.
     {
-        auto b = std::make_unique<Backends>();
-        MemHub hub2{wire::v2{}, b->store, b->catalog, b->queue, opts};
+        auto b = std::make_unique<B>(durable);
+        HubOf<B> hub2{wire::v2{}, b->store, b->catalog, b->queue, opts};
         for (std::size_t i = 0; i < p.bodies.size(); ++i) {
             algo::PushResult r;
-            auto t = measure([&] { r = hub2.push(repo + "-push", p.bodies[i]); });
+            const auto body = load(p.bodies[i]);
+            auto t = measure([&] { r = hub2.push(repo + "-push", body); });
             const double ms = t.wall;
             rep.push_cpu += t.cpu;
             check(r.head == p.part_heads[i], "push moved the branch to the wrong head");
@@ -409,6 +501,7 @@ struct Verdict {
     std::string what;
     double measured, target;
     std::string spread;
+    std::string unit = "ms";
 };
 
 void print_phase_table(const Phases& index, Span index_total, const Phases& push, Span push_total) {
@@ -429,20 +522,19 @@ void print_phase_table(const Phases& index, Span index_total, const Phases& push
                 ms_str(push_total.cpu).c_str());
 }
 
-void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
-    wire::v2 wire{};
-    reset_peak_rss();
-    auto p = prepare(sc, wire);
-    // From here on, the peak is the hub's (plus the encoded packs, resident throughout).
+void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& backend,
+                 std::vector<Verdict>& verdicts) {
+    // From here on, the peak is the hub's: the packs wait in files.
     malloc_trim(0);
     const double baseline = current_rss_mb();
     bool reset = reset_peak_rss();
-    std::printf("   %d repetition(s), medians; RSS before the first push %s (the encoded packs "
-                "and push bodies)\n",
-                sc.reps, fmt("%.0f MB", baseline).c_str());
+    std::printf("\n== %s on %s\n   %d repetition(s), medians; RSS before the first push %s\n",
+                sc.name.c_str(), backend.describe().c_str(), sc.reps,
+                fmt("%.0f MB", baseline).c_str());
     std::vector<Rep> reps;
     for (int i = 0; i < sc.reps; ++i)
-        reps.push_back(run_rep(sc, p, i == 0));
+        reps.push_back(backend.fs ? run_rep<FsBackends>(sc, p, i == 0, backend.durable)
+                                  : run_rep<MemoryBackends>(sc, p, i == 0, false));
 
     auto med = [&](auto get) {
         std::vector<double> v;
@@ -550,23 +642,56 @@ void run_size(const SizeCase& sc, std::vector<Verdict>& verdicts) {
                     ms_str(cons_ms).c_str(), c.sources, group(c.objects).c_str(),
                     mb(static_cast<double>(c.bytes)).c_str(), c.retired);
 
-    std::printf("\n-- 4. peak RSS (ru_maxrss) during the %s hub operations: %s%s\n",
-                sc.name.c_str(), fmt("%.0f MB", peak_rss_mb()).c_str(),
+    const double peak = peak_rss_mb();
+    std::printf("\n-- 4. peak RSS (ru_maxrss) during the %s hub operations: %s, %.1fx the "
+                "encoded pack(s)%s\n",
+                sc.name.c_str(), fmt("%.0f MB", peak).c_str(), peak * 1e6 / enc,
                 reset ? "" : " (could not reset the high-water mark: cumulative)");
 
-    if (sc.name == "L") {
-        verdicts.push_back({"L push + index", index_ms, kTargetLPushIndexMs,
-                            spread([](const Rep& r) { return r.index_ms; })});
-        verdicts.push_back({"L GC after force-push", gc_ms, kTargetLGcMs,
+    auto index_spread = spread([](const Rep& r) { return r.index_ms; });
+    auto on = " (" + backend.name + ")";
+    if (sc.name == "L" && !backend.fs) {
+        verdicts.push_back({"L push + index" + on, index_ms, kTargetLPushIndexMs, index_spread});
+        verdicts.push_back({"L GC after force-push" + on, gc_ms, kTargetLGcMs,
                             spread([](const Rep& r) { return r.gc_ms; })});
     }
+    if (backend.fs && backend.durable && sc.name == "L")
+        verdicts.push_back({"L push + index" + on, index_ms, kTargetFsLPushIndexMs, index_spread});
+    if (backend.fs && backend.durable && sc.name == "XL") {
+        verdicts.push_back(
+            {"XL push + index" + on, index_ms, kTargetFsXLPushIndexMs, index_spread});
+        verdicts.push_back(
+            {"XL peak RSS / pack size" + on, peak * 1e6 / enc, kTargetFsXLRssPerPack, "-", "x"});
+    }
+}
+
+void run_size(const SizeCase& sc, const std::vector<BackendChoice>& backends,
+              std::vector<Verdict>& verdicts) {
+    reset_peak_rss();
+    auto p = prepare(sc, wire::v2{});
+    for (const auto& b : backends)
+        run_backend(sc, p, b, verdicts);
 }
 
 struct Config {
     bool quick = false, xl = false;
     int reps = 0; // 0: per size default
     std::vector<std::string> sizes;
+    std::vector<BackendChoice> backends;
 };
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at <= s.size();) {
+        auto comma = s.find(',', at);
+        if (comma == std::string::npos)
+            comma = s.size();
+        if (comma > at)
+            out.push_back(s.substr(at, comma - at));
+        at = comma + 1;
+    }
+    return out;
+}
 
 Config parse(int argc, char** argv) {
     Config c;
@@ -580,20 +705,23 @@ Config parse(int argc, char** argv) {
             c.xl = true;
         else if (a.starts_with("--reps="))
             c.reps = std::atoi(std::string(a.substr(7)).c_str());
-        else if (a.starts_with("--sizes=")) {
-            std::string s(a.substr(8));
-            for (std::size_t at = 0; at <= s.size();) {
-                auto comma = s.find(',', at);
-                if (comma == std::string::npos)
-                    comma = s.size();
-                if (comma > at)
-                    c.sizes.push_back(s.substr(at, comma - at));
-                at = comma + 1;
+        else if (a.starts_with("--sizes="))
+            c.sizes = split_commas(std::string(a.substr(8)));
+        else if (a.starts_with("--backends=")) {
+            for (const auto& b : split_commas(std::string(a.substr(11)))) {
+                if (b != "memory" && b != "fs" && b != "fs-nosync") {
+                    std::fprintf(stderr,
+                                 "bench_hub: unknown backend '%s' (memory, fs, fs-nosync)\n",
+                                 b.c_str());
+                    std::exit(2);
+                }
+                c.backends.push_back({b, b != "memory", b == "fs"});
             }
         } else if (a.starts_with("--benchmark_"))
             ; // Google Benchmark flags from generic runners: ignored
         else if (a == "--help" || a == "-h") {
             std::puts("usage: bench_hub [--quick] [--xl] [--reps=N] [--sizes=S,L,XL]\n"
+                      "                 [--backends=memory,fs,fs-nosync] (default: all three)\n"
                       "  default: S and L; XL with --xl or MUSEHUB_BENCH_XL=1\n"
                       "  --quick (or --benchmark_min_time=...): S only, one repetition");
             std::exit(0);
@@ -602,6 +730,8 @@ Config parse(int argc, char** argv) {
             std::exit(2);
         }
     }
+    if (c.backends.empty())
+        c.backends = {{"memory", false, false}, {"fs", true, true}, {"fs-nosync", true, false}};
     if (c.sizes.empty()) {
         if (c.quick)
             c.sizes = {"S"};
@@ -618,8 +748,8 @@ Config parse(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
     auto cfg = parse(argc, argv);
-    std::printf("musehub end-to-end benchmark: Hub<wire::v2, memory::ObjectStore, "
-                "memory::Catalog, memory::JobQueue>%s\n",
+    std::printf("musehub end-to-end benchmark, wire v2; hubs and spilled packs under %s%s\n",
+                bench_root().c_str(),
 #ifdef NDEBUG
                 ""
 #else
@@ -644,14 +774,15 @@ int main(int argc, char** argv) try {
             sc.reps = 1;
         if (cfg.reps > 0)
             sc.reps = cfg.reps;
-        run_size(sc, verdicts);
+        run_size(sc, cfg.backends, verdicts);
     }
     if (!verdicts.empty()) {
         std::printf("\n== targets\n");
         for (const auto& v : verdicts)
-            std::printf("   %-24s %10s ms (median; min-max %s)   target < %s ms   %s\n",
-                        v.what.c_str(), ms_str(v.measured).c_str(), v.spread.c_str(),
-                        ms_str(v.target).c_str(), v.measured < v.target ? "PASS" : "MISS");
+            std::printf("   %-36s %10s %s (median; min-max %s)   target < %s %s   %s\n",
+                        v.what.c_str(), ms_str(v.measured).c_str(), v.unit.c_str(),
+                        v.spread.c_str(), ms_str(v.target).c_str(), v.unit.c_str(),
+                        v.measured < v.target ? "PASS" : "MISS");
     }
     return 0;
 } catch (const std::exception& e) {

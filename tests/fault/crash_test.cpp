@@ -100,7 +100,7 @@ struct Shared {
 
 // GC collects what has been unreachable for 2 s, so it collects all through the run; the grace
 // period outlasts the worker lease (100 ms), as it must: a job rerun after its worker died
-// finds the pack it registered retired, not gone.
+// still finds its pack's bytes, even if consolidation has retired them meanwhile.
 HubOptions options() {
     HubOptions o;
     o.grace = std::chrono::seconds(2);

@@ -6,9 +6,11 @@
 // the checking process replays both histories: every branch ends where its writer's last
 // acknowledged push put it, cloning byte for byte, every job done, fsck clean.
 //
-// GC's grace period is zero, the harshest timing: a push that loses a race with GC, or a
-// clone whose bytes GC purged mid-read, fails with a typed error and is retried, as a client
-// would; any other failure fails the test. MUSEHUB_TWO_PROCESS_ROUNDS sets the pushes per
+// GC's grace period is 250 ms, so GC collects all through the run and races every push: a push
+// that loses such a race fails with a typed conflict, and a clone whose bytes were purged
+// mid-read with missing_object; both are retried, as a client would. Any other failure fails
+// the test. (The grace period outlasts the job backoff, as it must: a job retried after a
+// conflict still finds its pack's bytes.) MUSEHUB_TWO_PROCESS_ROUNDS sets the pushes per
 // process (default 60).
 
 #include "fault/fault_support.hpp"
@@ -50,7 +52,7 @@ struct Report {
 
 HubOptions options() {
     HubOptions o;
-    o.grace = std::chrono::milliseconds(0);
+    o.grace = std::chrono::milliseconds(250);
     o.consolidate_above = 3; // pushes schedule consolidation jobs, for either process to run
     return o;
 }

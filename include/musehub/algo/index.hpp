@@ -45,21 +45,6 @@ inline IndexRequest decode_index_request(std::string_view payload, const Limits&
 template <class H>
 PushResult index_pack(H& hub, const IndexRequest& req) {
     PhaseTimes times;
-    // A retired pack means an earlier run registered it (or found nothing new in it) and died
-    // before the queue heard so, and GC or consolidation has retired it since: the work is
-    // done, and a rerun must not register it again. (Reruns come within the worker lease, and
-    // retired bytes outlive it by the grace period, so the tombstone is still there to see.)
-    catalog::Key<catalog::TombstoneRow> tomb{req.container};
-    if (hub.catalog().template contains<catalog::TombstoneRow>(
-            std::span<const catalog::Key<catalog::TombstoneRow>>(&tomb, 1))[0]) {
-        PushResult r;
-        r.repo = req.repo, r.branch = req.branch;
-        catalog::Key<Branch> key{req.repo, req.branch};
-        if (auto head = hub.catalog().template find<Branch>(
-                std::span<const catalog::Key<Branch>>(&key, 1))[0])
-            r.head = head->head, r.previous = head->head;
-        return r; // outcome: unchanged
-    }
     auto bytes = times.time("fetch", [&] {
         auto b = hub.store().get(req.container);
         if (!b)
@@ -74,6 +59,30 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
                      : wire::v1{}.decode_pack(bytes, hub.options().limits);
     });
     auto format = mpack ? catalog::ContainerFormat::v2_pack : catalog::ContainerFormat::v1_bundle;
+    // A rerun (the worker died before the queue heard it finished, or the job failed after its
+    // work was done) whose head the branch already contains has nothing left to do: done, not a
+    // non-fast-forward failure against the pushes that came since.
+    // (Only a head the repo has registered can be contained: a first run pays one lookup.)
+    auto contained_in = [&]() -> std::optional<CommitId> {
+        auto& cat = hub.catalog();
+        auto head = detail::pick_head(pack, req.branch);
+        catalog::Key<catalog::CommitRefRow> ref{req.repo, head};
+        if (!cat.template contains<catalog::CommitRefRow>(
+                std::span<const catalog::Key<catalog::CommitRefRow>>(&ref, 1))[0])
+            return std::nullopt;
+        catalog::Key<Branch> key{req.repo, req.branch};
+        auto current = cat.template find<Branch>(std::span<const catalog::Key<Branch>>(&key, 1))[0];
+        if (current && current->head != head &&
+            is_ancestor(head, current->head, catalog_parents(cat)))
+            return current->head;
+        return std::nullopt;
+    };
+    if (auto current = contained_in()) {
+        PushResult r;
+        r.repo = req.repo, r.branch = req.branch, r.head = *current, r.previous = *current;
+        r.times = std::move(times);
+        return r; // outcome: unchanged
+    }
     return push_pack(hub, req.repo, pack, bytes, format, req.branch, req.force, std::move(times),
                      &req.container);
 }

@@ -151,6 +151,15 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
 
     const PackId pack_id{sha256(container)};
     for (int attempt = 0;; ++attempt) {
+        // An uploaded pack retired since (an earlier run of this index job registered it and
+        // consolidation or GC has moved on) is never pointed at again: what it holds that the
+        // hub lacks now goes up under a fresh key, as a pack push's would.
+        if (existing) {
+            Key<TombstoneRow> tomb{*existing};
+            if (cat.template contains<TombstoneRow>(
+                    std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+                existing = nullptr;
+        }
         std::vector<bool> known;
         times.time("object rows", [&] {
             for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
@@ -476,7 +485,7 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                 detail::bump_epoch(tx, repo, branch);
                 auto present = tx.template contains<ObjectRow>(keys_of(batch));
                 if (std::find(present.begin(), present.end(), false) != present.end())
-                    fail(errc::missing_object,
+                    fail(errc::conflict,
                          "objects were collected while this push registered them; retry the push");
                 std::vector<ObjectRefRow> refs;
                 refs.reserve(batch.size());
