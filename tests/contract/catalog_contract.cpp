@@ -236,6 +236,8 @@ TEMPLATE_LIST_TEST_CASE("catalog: every table round-trips its reflected row", "[
     check(LocationRow{oid(1), "v1/packs/aa/pack", 7, 0, Encoding::raw, 0});
     check(ObjectRefRow{"repo", oid(1), TimePoint{std::chrono::milliseconds{8}}});
     check(SnapshotRow{SnapshotId{sha256("s")}, 3, to_bytes(std::string_view("\x81\xa1k\xa1v"))});
+    check(SnapshotRow{SnapshotId{sha256("delta")}, 3, Bytes{std::byte{0x92}},
+                      SnapshotId{sha256("s")}, 15});
     check(SnapshotRefRow{"repo", SnapshotId{sha256("s")}});
     check(CommitRow{cid(1), SnapshotId{sha256("s")}, cid(0), std::nullopt,
                     Bytes{std::byte{0}, std::byte{0xff}}});

@@ -182,6 +182,88 @@ TEMPLATE_LIST_TEST_CASE("GC-11 GC sweeps bytes a writer stored and died before r
     CHECK(s.hub.fsck().ok());
 }
 
+TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back whole",
+                        "[contract][snapshots]", Setups) {
+    TestType s;
+    auto rows = [&] {
+        return s.backend.catalog().template scan<catalog::SnapshotRow>(std::tuple{});
+    };
+    SECTION("SNAP-1 a history goes in as chains of deltas no longer than the limit, across "
+            "pushes") {
+        Client c;
+        for (int f = 0; f < 30; ++f)
+            c.write("f" + std::to_string(f), std::string(40, static_cast<char>('a' + f % 26)));
+        std::optional<CommitId> pushed;
+        for (int i = 0; i < 40; ++i) {
+            c.write("f" + std::to_string(i % 30), "version " + std::to_string(i));
+            c.commit("c" + std::to_string(i));
+            if (i == 19 || i == 39) { // two pushes: the second builds on a stored base
+                s.push("r", "main",
+                       c.pack(c.head(), pushed ? std::vector{*pushed} : std::vector<CommitId>{}));
+                pushed = c.head();
+            }
+        }
+        auto all = rows();
+        REQUIRE(all.size() == 40);
+        std::set<SnapshotId> ids;
+        for (const auto& r : all)
+            ids.insert(r.snapshot_id);
+        std::size_t deltas = 0;
+        for (const auto& r : all) {
+            CHECK(r.depth < algo::snapshot_chain_limit);
+            if (r.base) {
+                ++deltas;
+                CHECK(ids.count(*r.base));    // every chain ends in a stored row
+                CHECK(r.record.size() < 400); // one changed entry, not thirty
+            }
+        }
+        CHECK(deltas >= 36); // the first of each chain is whole, every 16 links
+        CHECK(deltas <= 38);
+        CHECK(s.clone("r", "main") == expected_tree(c, c.head()));
+        auto [pack, bytes] = s.fetch("r", {c.head()});
+        CHECK(pack.snapshots.size() == 40); // every one rebuilt and hashing to its id
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("SNAP-2 when GC deletes a snapshot another repo's snapshot is based on, that one is "
+            "rewritten whole first") {
+        Client a("a");
+        a.write("song.mid", "one");
+        a.write("README", "readme");
+        a.commit("one");
+        a.write("song.mid", "two");
+        auto two = a.commit("two");
+        s.push("a", "main", a.pack(two));
+        catalog::Key<catalog::CommitRow> key{two};
+        auto snapshot_of_two =
+            s.backend.catalog()
+                .template find<catalog::CommitRow>(
+                    std::span<const catalog::Key<catalog::CommitRow>>(&key, 1))[0]
+                ->snapshot_id;
+        auto stored = rows();
+        auto second = std::find_if(stored.begin(), stored.end(),
+                                   [&](const auto& r) { return r.snapshot_id == snapshot_of_two; });
+        REQUIRE(second != stored.end());
+        REQUIRE(second->base); // a delta against "one"'s snapshot
+
+        Client b("b"); // another repo, the same tree as "two": the same snapshot
+        b.write("song.mid", "two");
+        b.write("README", "readme");
+        b.commit("same tree");
+        s.push("b", "main", b.pack(b.head()));
+
+        Client fresh("a");
+        fresh.write("other", "history");
+        s.push("a", "main", fresh.pack(fresh.commit("rewrite")), /*force=*/true);
+        auto g = s.hub.gc("a");
+        CHECK(g.snapshots_deleted == 1); // "one"'s, which nothing refers to any more
+        CHECK(g.snapshots_rebased == 1); // "two"'s, which b still uses
+        for (const auto& r : rows())
+            CHECK_FALSE(r.base);
+        CHECK(s.clone("b", "main") == expected_tree(b, b.head()));
+        CHECK(s.hub.fsck().ok());
+    }
+}
+
 TEMPLATE_LIST_TEST_CASE("PG consolidation scenarios", "[contract][consolidate]", Setups) {
     TestType s;
     Client c;

@@ -259,19 +259,4 @@ std::size_t read_grouped(const S& store, std::span<const catalog::LocationRow> l
     return reads.size();
 }
 
-// Calls fn(ObjectId) for every entry of a stored snapshot record's manifest, without building
-// the Manifest (no path copies, no validation: the hub validated it when it arrived). GC walks
-// every live snapshot this way.
-template <class Fn>
-void for_each_manifest_object(BytesView record, const Limits& limits, Fn&& fn) {
-    auto handle = musehub::detail::unpack_bounded(record, limits, "stored snapshot");
-    const auto& m = musehub::detail::as_map(handle.get(), "stored snapshot");
-    const auto& manifest = musehub::detail::as_map(
-        musehub::detail::require_key(m, "manifest", "stored snapshot"), "stored snapshot manifest");
-    for (std::uint32_t i = 0; i < manifest.size; ++i)
-        fn(ObjectId{
-            wire::v1::IdText::parse(musehub::detail::as_str(manifest.ptr[i].val, "manifest entry"),
-                                    "stored manifest entry")});
-}
-
 } // namespace musehub::algo

@@ -14,6 +14,7 @@
 //   keep     -> the built pack is cached with an expiry; GC collects it afterwards
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/wire/messages.hpp"
 
@@ -131,14 +132,13 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
         });
     }
     auto load_snapshots = [&](std::span<const SnapshotId> ids, auto&& each) {
-        for_batches(ids, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
-            for (auto& row : cat.template find<SnapshotRow>(keys_of(batch))) {
-                if (!row)
-                    fail(errc::missing_object,
-                         "a snapshot of repo '" + repo + "' has no row (run fsck)");
-                each(decode_stored<Snapshot>(row->record, opt.limits));
-            }
-        });
+        for_each_snapshot(cat, ids, opt.batch_rows, opt.limits,
+                          [&](const SnapshotId& id, const Snapshot* s) {
+                              if (!s)
+                                  fail(errc::missing_object, "snapshot " + id.hex() + " of repo '" +
+                                                                 repo + "' has no row (run fsck)");
+                              each(Snapshot(*s));
+                          });
     };
     std::unordered_set<ObjectId> client_has;
     if (!have.empty()) {

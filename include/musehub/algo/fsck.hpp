@@ -4,6 +4,7 @@
 // separately (GC's business).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/snapshots.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/store/batch.hpp"
 
@@ -152,22 +153,20 @@ FsckResult fsck(H& hub, const FsckOptions& options = {}) {
         r.snapshots += live_snaps.size();
         std::vector<SnapshotId> snaps(live_snaps.begin(), live_snaps.end());
         std::unordered_set<ObjectId> live_objects;
-        for_batches(snaps, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
-            auto rows = cat.template find<SnapshotRow>(keys_of(batch));
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (!rows[i]) {
-                    flag("missing-snapshot", "repo '" + name + "' needs snapshot " +
-                                                 batch[i].hex() + ", which has no row");
-                    continue;
+        for_each_snapshot(
+            cat, std::span<const SnapshotId>(snaps), opt.batch_rows, opt.limits,
+            [&](const SnapshotId& id, const Snapshot* s) {
+                if (!s) {
+                    flag("missing-snapshot", "repo '" + name + "' needs snapshot " + id.hex() +
+                                                 ", which has no row (or a base of its row has "
+                                                 "none)");
+                    return;
                 }
-                auto s = decode_stored<Snapshot>(rows[i]->record, opt.limits);
-                if (s.manifest.id() != s.snapshot_id)
-                    flag("bad-snapshot",
-                         "snapshot row " + batch[i].hex() + " does not hash to its id");
-                for (const auto& e : s.manifest)
+                if (s->manifest.id() != id || s->snapshot_id != id)
+                    flag("bad-snapshot", "snapshot row " + id.hex() + " does not hash to its id");
+                for (const auto& e : s->manifest)
                     live_objects.insert(e.object);
-            }
-        });
+            });
         for (const auto& id : live_objects) {
             if (!objs_in_repo.count(id))
                 flag("unreferenced-object",

@@ -18,6 +18,7 @@
 // Cost is O(live history of the repo + its refs), never O(all objects of all repos).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 
 #include <functional>
@@ -31,6 +32,7 @@ struct GcResult {
     std::size_t live_commits = 0, live_snapshots = 0, live_objects = 0;
     std::size_t commit_refs_dropped = 0, snapshot_refs_dropped = 0, object_refs_dropped = 0;
     std::size_t commits_deleted = 0, snapshots_deleted = 0, objects_deleted = 0;
+    std::size_t snapshots_rebased = 0;      // surviving delta rows rewritten whole: their base went
     std::uint64_t object_bytes_deleted = 0; // raw sizes of the objects whose rows went
     std::size_t containers_retired = 0;
     std::size_t cache_entries_expired = 0;
@@ -98,13 +100,12 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
                 if (s.touched > cutoff)
                     live_snapshots.insert(s.snapshot_id);
             std::vector<SnapshotId> snaps(live_snapshots.begin(), live_snapshots.end());
-            for_batches(snaps, opt.batch_rows, [&](std::span<const SnapshotId> batch) {
-                for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch)))
-                    if (row)
-                        for_each_manifest_object(row->record, opt.limits, [&](const ObjectId& id) {
-                            live_objects.insert(id);
-                        });
-            });
+            for_each_snapshot(cat, std::span<const SnapshotId>(snaps), opt.batch_rows, opt.limits,
+                              [&](const SnapshotId&, const Snapshot* s) {
+                                  if (s)
+                                      for (const auto& e : s->manifest)
+                                          live_objects.insert(e.object);
+                              });
             for (const auto& o : object_refs)
                 if (o.touched > cutoff)
                     live_objects.insert(o.object_id);
@@ -168,8 +169,16 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
                     std::vector<SnapshotId> sids;
                     for (const auto& x : dead_snapshots)
                         sids.push_back(x.snapshot_id);
-                    r.snapshots_deleted = tx.template erase<SnapshotRow>(
-                        unreferenced.template operator()<SnapshotRow, SnapshotRefRow>(sids));
+                    auto doomed =
+                        unreferenced.template operator()<SnapshotRow, SnapshotRefRow>(sids);
+                    {
+                        std::vector<SnapshotId> ids;
+                        for (const auto& k : doomed)
+                            ids.push_back(std::get<0>(k));
+                        r.snapshots_rebased = rebase_dependents(
+                            tx, std::span<const SnapshotId>(ids), opt.batch_rows, opt.limits);
+                    }
+                    r.snapshots_deleted = tx.template erase<SnapshotRow>(doomed);
                     std::vector<ObjectId> oids;
                     for (const auto& o : dead_objects)
                         oids.push_back(o.object_id);

@@ -15,6 +15,7 @@
 // is still current (algo/gc.hpp). Bad input fails before the first write, so it leaves the hub
 // exactly as it was.
 
+#include "musehub/algo/snapshots.hpp"
 #include "musehub/algo/verify.hpp"
 #include "musehub/jobs/concept.hpp"
 #include "musehub/store/batch.hpp"
@@ -497,28 +498,118 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
         });
     });
     times.time("snapshots", [&] {
-        for_batches(std::span<const Snapshot* const>(plan.fresh_snapshots), opt.batch_rows,
-                    [&](std::span<const Snapshot* const> batch) {
-                        // Full-manifest records are the bulk of a push's rows: encode on every
-                        // core.
-                        std::vector<SnapshotRow> rows(batch.size());
-                        musehub::detail::parallel_for(
-                            batch.size(),
-                            [&](std::size_t i) {
-                                rows[i] = {batch[i]->snapshot_id, batch[i]->manifest.size(),
-                                           record_codec.encode_record(*batch[i])};
-                            },
-                            4);
-                        std::vector<SnapshotRefRow> refs;
-                        for (const auto* s : batch)
-                            refs.push_back({repo, s->snapshot_id, now});
-                        cat.transact([&](auto& tx) {
-                            detail::bump_epoch(tx, repo, branch);
-                            tx.insert(std::span<const SnapshotRow>(rows));
-                            tx.upsert(std::span<const SnapshotRefRow>(refs));
-                            return 0;
-                        });
-                    });
+        // Each fresh snapshot goes in as a delta against the snapshot of its commit's first
+        // parent (algo/snapshots.hpp), bases before the rows built on them. A base not fresh
+        // here is read from the catalog (for an incremental push, the one its oldest commit
+        // builds on).
+        std::unordered_map<SnapshotId, const Snapshot*> fresh;
+        for (const auto* snap : plan.fresh_snapshots)
+            fresh.emplace(snap->snapshot_id, snap);
+        std::unordered_map<CommitId, SnapshotId> snapshot_of;
+        for (const auto& c : pack.commits)
+            snapshot_of.emplace(c.commit_id, c.snapshot_id);
+        std::vector<const Snapshot*> ordered; // bases first
+        std::unordered_map<SnapshotId, std::optional<SnapshotId>> base_of;
+        std::unordered_map<SnapshotId, CommitId> parent_outside; // first parent not pushed
+        for (const auto* c : topological_order(pack.commits)) {
+            auto it = fresh.find(c->snapshot_id);
+            if (it == fresh.end() || base_of.count(c->snapshot_id))
+                continue;
+            ordered.push_back(it->second);
+            auto& base = base_of[c->snapshot_id];
+            if (!c->parent_commit_id)
+                continue;
+            if (auto p = snapshot_of.find(*c->parent_commit_id); p != snapshot_of.end())
+                base = p->second;
+            else
+                parent_outside.emplace(c->snapshot_id, *c->parent_commit_id);
+        }
+        for (const auto* snap : plan.fresh_snapshots) // a snapshot no pushed commit names
+            if (!base_of.count(snap->snapshot_id))
+                ordered.push_back(snap), base_of[snap->snapshot_id];
+        {
+            std::vector<Key<CommitRow>> keys;
+            for (const auto& [snap, parent] : parent_outside)
+                keys.emplace_back(parent);
+            std::unordered_map<CommitId, SnapshotId> snapshot_of_parent;
+            for (const auto& row : cat.template find<CommitRow>(keys))
+                if (row)
+                    snapshot_of_parent.emplace(row->commit_id, row->snapshot_id);
+            for (const auto& [snap, parent] : parent_outside)
+                if (auto p = snapshot_of_parent.find(parent); p != snapshot_of_parent.end())
+                    base_of[snap] = p->second;
+        }
+        // Bases in the catalog: their manifests and depths.
+        std::vector<SnapshotId> stored;
+        for (const auto& [id, base] : base_of)
+            if (base && *base != id && !fresh.count(*base))
+                stored.push_back(*base);
+        std::sort(stored.begin(), stored.end());
+        stored.erase(std::unique(stored.begin(), stored.end()), stored.end());
+        std::unordered_map<SnapshotId, std::shared_ptr<const Snapshot>> stored_base;
+        std::unordered_map<SnapshotId, std::uint32_t> depth;
+        for (const auto& row :
+             cat.template find<SnapshotRow>(keys_of(std::span<const SnapshotId>(stored))))
+            if (row)
+                depth[row->snapshot_id] = row->depth;
+        for_each_snapshot(cat, std::span<const SnapshotId>(stored), opt.batch_rows, opt.limits,
+                          [&](const SnapshotId& id, const Snapshot* snap) {
+                              if (snap)
+                                  stored_base.emplace(id, std::make_shared<Snapshot>(*snap));
+                          });
+        // The base each row is written against (nullptr: whole) and the depth it will have at
+        // most (a delta that turns out longer than the snapshot is written whole instead).
+        std::vector<const Snapshot*> base_ptr(ordered.size(), nullptr);
+        std::vector<std::uint32_t> base_depth(ordered.size(), 0);
+        for (std::size_t i = 0; i < ordered.size(); ++i) {
+            const auto& id = ordered[i]->snapshot_id;
+            const auto& base = base_of[id];
+            std::uint32_t d = 0;
+            if (base && *base != id) {
+                if (auto f = fresh.find(*base); f != fresh.end() && depth.count(*base))
+                    base_ptr[i] = f->second;
+                else if (auto b = stored_base.find(*base); b != stored_base.end())
+                    base_ptr[i] = b->second.get();
+                if (base_ptr[i]) {
+                    base_depth[i] = depth[*base];
+                    d = base_depth[i] + 1 < snapshot_chain_limit ? base_depth[i] + 1 : 0;
+                }
+            }
+            depth[id] = d;
+        }
+        for (std::size_t first = 0; first < ordered.size(); first += opt.batch_rows) {
+            auto n = std::min(opt.batch_rows, ordered.size() - first);
+            // Encoding (a diff, or a full record) is the bulk of the work: on every core.
+            std::vector<SnapshotRow> rows(n);
+            musehub::detail::parallel_for(
+                n,
+                [&](std::size_t i) {
+                    rows[i] = snapshot_row(*ordered[first + i], base_ptr[first + i],
+                                           base_depth[first + i]);
+                },
+                4);
+            std::vector<SnapshotRefRow> refs;
+            for (std::size_t i = 0; i < n; ++i)
+                refs.push_back({repo, ordered[first + i]->snapshot_id, now});
+            cat.transact([&](auto& tx) {
+                detail::bump_epoch(tx, repo, branch);
+                // A base GC deleted since it was read: that row goes in whole.
+                std::vector<Key<SnapshotRow>> bases;
+                for (const auto& row : rows)
+                    if (row.base)
+                        bases.emplace_back(*row.base);
+                auto present = tx.template contains<SnapshotRow>(bases);
+                std::unordered_set<SnapshotId> batch_ids;
+                for (std::size_t i = 0, b = 0; i < n; ++i) {
+                    if (rows[i].base && !present[b++] && !batch_ids.count(*rows[i].base))
+                        rows[i] = full_snapshot_row(*ordered[first + i]);
+                    batch_ids.insert(rows[i].snapshot_id);
+                }
+                tx.insert(std::span<const SnapshotRow>(rows));
+                tx.upsert(std::span<const SnapshotRefRow>(refs));
+                return 0;
+            });
+        }
     });
     times.time("commits", [&] {
         // Parents first; every pushed commit's ref is touched, known ones too, so a re-pushed

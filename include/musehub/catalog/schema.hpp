@@ -110,14 +110,18 @@ struct table<ObjectRefRow> : keyed<2, /*object_id*/ 1> {
     static constexpr std::string_view name = "object_refs";
 };
 
+// A snapshot: its full record, or a delta against `base` (algo/snapshots.hpp says how, and
+// who writes which). `depth` counts the links down to a full record.
 struct SnapshotRow {
     SnapshotId snapshot_id{};
     std::uint64_t entries{};
-    Bytes record{}; // the full record, msgpack, as the v1 wire spells it
+    Bytes record{}; // full: msgpack, as the v1 wire spells it; delta: see algo/snapshots.hpp
+    std::optional<SnapshotId> base{};
+    std::uint32_t depth{};
     friend bool operator==(const SnapshotRow&, const SnapshotRow&) = default;
 };
 template <>
-struct table<SnapshotRow> : keyed<1> {
+struct table<SnapshotRow> : keyed<1, /*base*/ 3> {
     static constexpr std::string_view name = "snapshots";
 };
 
@@ -215,7 +219,7 @@ BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ContainerRow, container, pack, format,
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::LocationRow, object_id, container, offset, length,
                         encoding, raw_size);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRefRow, repo, object_id, touched);
-BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRow, snapshot_id, entries, record);
+BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRow, snapshot_id, entries, record, base, depth);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRefRow, repo, snapshot_id, touched);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::CommitRow, commit_id, snapshot_id, parent, parent2,
                         record);

@@ -436,12 +436,23 @@ public:
 
     explicit Catalog(std::filesystem::path db_file, Options options = {})
         : file_(std::move(db_file)), db_(file_, options) {
-        static const std::array<sqlite::Migration, 1> steps{
-            // 1: every table and index of the description.
+        static const std::array<sqlite::Migration, 2> steps{
+            // 1: every table and index of the description (as it is now: later steps must
+            // find their change already made on a file created fresh).
             [](sqlite::Connection& db) {
                 [&]<class... Rows>(std::type_identity<std::tuple<Rows...>>) {
                     (create<Rows>(db), ...);
                 }(std::type_identity<catalog::Schema>{});
+            },
+            // 2: snapshots may be deltas against a base snapshot (algo/snapshots.hpp).
+            [](sqlite::Connection& db) {
+                auto have = sqlite::table_columns(db, "snapshots");
+                for (auto [column, type] :
+                     {std::pair{"base", "BLOB"}, std::pair{"depth", "INTEGER NOT NULL DEFAULT 0"}})
+                    if (std::find(have.begin(), have.end(), sqlite::quote(column)) == have.end())
+                        db.exec("ALTER TABLE " + sqlite::quote("snapshots") + " ADD COLUMN " +
+                                sqlite::quote(column) + " " + type);
+                create<catalog::SnapshotRow>(db); // IF NOT EXISTS: just the new index
             },
         };
         sqlite::migrate(db_, 0, steps, "catalog");

@@ -1,8 +1,10 @@
-// The filesystem object store beyond the contract suite: key validation, the on-disk layout
+// musehub::fs beyond the contract suite. The object store: key validation, the on-disk layout
 // and format marker, temporary files (never listed, swept by remove_stale_temps), failed
-// writes leaving nothing behind, and put_if_absent across processes.
+// writes leaving nothing behind, and put_if_absent across processes. The SQLite catalog: a
+// file made by an earlier schema version is migrated when it is opened.
 #include "test_support.hpp"
 
+#include "musehub/fs/catalog.hpp"
 #include "musehub/fs/object_store.hpp"
 
 #include <sys/resource.h>
@@ -282,4 +284,33 @@ TEST_CASE("fs store: durable mode round-trips and replaces", "[unit][fs]") {
     s.remove("v1/objects/00/0011-bb");
     s.remove("v1/objects/00/0011-bb");
     CHECK(s.size("v1/packs/00/0011-aa.mpack") == big.size());
+}
+
+TEST_CASE("fs catalog: a version-1 file (whole snapshots only) is migrated on open", "[unit][fs]") {
+    TempDir dir;
+    auto file = dir.path / "hub.db";
+    using catalog::SnapshotRow;
+    SnapshotRow whole{SnapshotId{sha256("old")}, 1, to_bytes("whole record"), std::nullopt, 0};
+    {
+        musehub::fs::Catalog c(file);
+        c.insert(std::span<const SnapshotRow>(&whole, 1));
+    }
+    { // what version 1 made: no base or depth, no index on base
+        musehub::fs::sqlite::Connection db(file, {});
+        db.exec("DROP INDEX \"snapshots_by_base\"");
+        db.exec("ALTER TABLE \"snapshots\" DROP COLUMN \"depth\"");
+        db.exec("ALTER TABLE \"snapshots\" DROP COLUMN \"base\"");
+        db.exec("PRAGMA user_version = 1");
+        CHECK(musehub::fs::sqlite::table_columns(db, "snapshots").size() == 3);
+    }
+    musehub::fs::Catalog c(file);
+    SnapshotRow delta{SnapshotId{sha256("new")}, 1, to_bytes("delta"), whole.snapshot_id, 1};
+    c.insert(std::span<const SnapshotRow>(&delta, 1));
+    catalog::Key<SnapshotRow> keys[] = {{whole.snapshot_id}, {delta.snapshot_id}};
+    auto got = c.find<SnapshotRow>(std::span<const catalog::Key<SnapshotRow>>(keys));
+    CHECK(got[0] == whole);
+    CHECK(got[1] == delta);
+    std::optional<SnapshotId> base = whole.snapshot_id;
+    CHECK(c.find_by<SnapshotRow, 3>(std::span<const std::optional<SnapshotId>>(&base, 1)) ==
+          std::vector<SnapshotRow>{delta});
 }
