@@ -31,6 +31,7 @@
 
 #include "generate.hpp"
 
+#include "musehub/algo/snapshots.hpp"
 #include "musehub/fs/catalog.hpp"
 #include "musehub/fs/job_queue.hpp"
 #include "musehub/fs/object_store.hpp"
@@ -59,6 +60,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -337,7 +339,8 @@ struct Prepared {
     std::size_t commits = 0, snapshots = 0, objects = 0;
     std::size_t kept_commits = 0; // commits reachable after the force-push
     std::uint64_t object_bytes = 0, encoded_bytes = 0, body_bytes = 0;
-    std::uint64_t record_bytes = 0; // the snapshots as v1 records (what the catalog keeps)
+    std::uint64_t record_bytes = 0; // the snapshots as whole v1 records
+    std::uint64_t row_bytes = 0;    // the snapshot rows the catalog keeps (mostly deltas)
 };
 
 Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
@@ -377,8 +380,26 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
     p.kept_commits = p.commits / 2;
     check(p.kept_commits >= 1, "history too short to force-push halfway");
     p.middle = pack.commits[p.kept_commits - 1].commit_id;
-    for (const auto& s : pack.snapshots)
-        p.record_bytes += algo::record_codec.encode_record(s).size();
+    { // the rows a push writes: each snapshot against its commit's parent's (the history is
+      // linear), and what the same snapshots would be whole
+        std::unordered_map<SnapshotId, const Snapshot*> by_id;
+        for (const auto& s : pack.snapshots)
+            by_id.emplace(s.snapshot_id, &s);
+        std::unordered_map<CommitId, const Snapshot*> snapshot_of;
+        std::unordered_map<SnapshotId, std::uint32_t> depth;
+        for (const auto& c : topological_order(pack.commits)) {
+            const auto* s = by_id.at(c->snapshot_id);
+            snapshot_of.emplace(c->commit_id, s);
+            if (depth.count(s->snapshot_id))
+                continue;
+            const Snapshot* base =
+                c->parent_commit_id ? snapshot_of.at(*c->parent_commit_id) : nullptr;
+            auto row = algo::snapshot_row(*s, base, base ? depth.at(base->snapshot_id) : 0);
+            depth.emplace(s->snapshot_id, row.depth);
+            p.row_bytes += row.record.size();
+            p.record_bytes += algo::record_codec.encode_record(*s).size();
+        }
+    }
     Pack back;
     back.branch_heads.emplace("main", p.middle);
     p.force_body = wire.encode_push(PushRequest{std::move(back), "main", true, {}});
@@ -388,7 +409,8 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
                 sc.name.c_str(), p.commits, p.objects,
                 mb(static_cast<double>(p.object_bytes)).c_str(),
                 group(history.manifest_entries).c_str(), history.final_files);
-    std::printf("   its snapshots as the catalog stores them (full-manifest v1 records): %s\n",
+    std::printf("   its snapshots as the catalog stores them: %s (whole, they would be %s)\n",
+                mb(static_cast<double>(p.row_bytes)).c_str(),
                 mb(static_cast<double>(p.record_bytes)).c_str());
     std::printf("   %zu pack(s), %s encoded (v2), push bodies %s; generated in %s ms, %sencoded "
                 "(packs and push bodies) in %s ms, all untimed; peak RSS meanwhile %s\n",
