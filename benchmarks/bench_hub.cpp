@@ -286,6 +286,9 @@ struct Rep {
     double force_ms = 0, gc_ms = 0, gc_cpu = 0, gc2_ms = 0, consolidate_ms = 0;
     algo::GcResult gc, gc2;
     algo::ConsolidateResult consolidated;
+    // The high-water mark once each operation is done (it only grows: the first repetition's
+    // are each operation's own peak, on top of those before it).
+    double peak_push = 0, peak_clone = 0, peak_gc = 0;
 };
 
 HubOptions hub_options() {
@@ -471,6 +474,8 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
         }
     }
 
+    rep.peak_push = peak_rss_mb();
+
     // 2. clone, cold then again.
     rep.cold = fetch_once(hub, repo, p.head);
     rep.warm = fetch_once(hub, repo, p.head);
@@ -484,6 +489,8 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
                   got.branch_heads.at("main") == p.head,
               "cloned pack differs from the pushed history");
     }
+
+    rep.peak_clone = peak_rss_mb();
 
     // 3. force-push back to the middle, then GC.
     {
@@ -506,6 +513,7 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     add(rep.gc2_phases, rep.gc2.times);
     rep.consolidate_ms = timed([&] { rep.consolidated = hub.consolidate(repo); });
     add(rep.consolidate_phases, rep.consolidated.times);
+    rep.peak_gc = peak_rss_mb();
     {
         auto again = fetch_once(hub, repo, p.middle);
         check(again.commits == p.kept_commits, "clone after GC");
@@ -669,6 +677,10 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 "encoded pack(s)%s\n",
                 sc.name.c_str(), fmt("%.0f MB", peak).c_str(), peak * 1e6 / enc,
                 reset ? "" : " (could not reset the high-water mark: cumulative)");
+    std::printf("   high-water mark after push + index and pack push %s (%.1fx), after clone %s, "
+                "after GC and consolidation %s\n",
+                fmt("%.0f MB", r0.peak_push).c_str(), r0.peak_push * 1e6 / enc,
+                fmt("%.0f MB", r0.peak_clone).c_str(), fmt("%.0f MB", r0.peak_gc).c_str());
 
     auto index_spread = spread([](const Rep& r) { return r.index_ms; });
     auto on = " (" + backend.name + ")";

@@ -225,6 +225,39 @@ TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back 
         CHECK(pack.snapshots.size() == static_cast<std::size_t>(n)); // rebuilt, hashing to its id
         CHECK(s.hub.fsck().ok());
     }
+    SECTION("SNAP-3 a chain that continues from another repo's stored row stays within the "
+            "limit") {
+        const int n = static_cast<int>(algo::snapshot_chain_limit) - 4;
+        Client a("a");
+        for (int f = 0; f < 10; ++f)
+            a.write("f" + std::to_string(f), "start");
+        for (int i = 0; i < n; ++i) {
+            a.write("f" + std::to_string(i % 10), "a " + std::to_string(i));
+            a.commit("a" + std::to_string(i));
+        }
+        s.push("a", "main", a.pack(a.head())); // depths 0 … n-1
+        Client b("b"); // starts from the tree of a's last commit: its row, deep in a's chain
+        for (const auto& [path, id] : a.tree_of(a.head()))
+            b.write(path, a.content(id));
+        b.commit("import"); // the same tree, so the same snapshot
+        for (int i = 0; i < 10; ++i) {
+            b.write("f" + std::to_string(i), "b " + std::to_string(i));
+            b.commit("b" + std::to_string(i));
+        }
+        s.push("b", "main", b.pack(b.head()));
+        std::map<SnapshotId, catalog::SnapshotRow> by_id;
+        for (auto& r : rows())
+            by_id.emplace(r.snapshot_id, r);
+        for (const auto& [id, r] : by_id) {
+            std::uint32_t links = 0;
+            for (auto at = r; at.base; at = by_id.at(*at.base))
+                ++links;
+            CHECK(links <= r.depth); // depth bounds the chain
+            CHECK(r.depth < algo::snapshot_chain_limit);
+        }
+        CHECK(s.clone("b", "main") == expected_tree(b, b.head()));
+        CHECK(s.hub.fsck().ok());
+    }
     SECTION("SNAP-2 when GC deletes a snapshot another repo's snapshot is based on, that one is "
             "rewritten whole first") {
         Client a("a");

@@ -611,17 +611,41 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                 refs.push_back({repo, ordered[first + i]->snapshot_id, now});
             cat.transact([&](auto& tx) {
                 detail::bump_epoch(tx, repo, branch);
-                // A base GC deleted since it was read: that row goes in whole.
-                std::vector<Key<SnapshotRow>> bases;
-                for (const auto& row : rows)
+                // Depths made exact here, where no other writer can move them: a base GC
+                // deleted since it was read, or one whose chain (stored by another repo's push,
+                // or just now) leaves no room, means that row goes in whole.
+                std::vector<Key<SnapshotRow>> own, bases;
+                for (const auto& row : rows) {
+                    own.emplace_back(row.snapshot_id);
                     if (row.base)
                         bases.emplace_back(*row.base);
-                auto present = tx.template contains<SnapshotRow>(bases);
-                std::unordered_set<SnapshotId> batch_ids;
+                }
+                std::unordered_map<SnapshotId, std::uint32_t> depth_now; // rows as they will be
+                {
+                    auto exists = tx.template contains<SnapshotRow>(own);
+                    std::vector<Key<SnapshotRow>> stored;
+                    for (std::size_t i = 0; i < n; ++i)
+                        if (exists[i])
+                            stored.push_back(own[i]);
+                    for (const auto& row : tx.template find<SnapshotRow>(stored))
+                        if (row)
+                            depth_now.emplace(row->snapshot_id, row->depth); // insert ignores us
+                }
+                auto base_rows = tx.template find<SnapshotRow>(bases);
                 for (std::size_t i = 0, b = 0; i < n; ++i) {
-                    if (rows[i].base && !present[b++] && !batch_ids.count(*rows[i].base))
-                        rows[i] = full_snapshot_row(*ordered[first + i]);
-                    batch_ids.insert(rows[i].snapshot_id);
+                    if (rows[i].base) {
+                        std::optional<std::uint32_t> d;
+                        if (auto it = depth_now.find(*rows[i].base); it != depth_now.end())
+                            d = it->second;
+                        else if (base_rows[b])
+                            d = base_rows[b]->depth;
+                        ++b;
+                        if (d && *d + 1 < snapshot_chain_limit)
+                            rows[i].depth = *d + 1;
+                        else
+                            rows[i] = full_snapshot_row(*ordered[first + i]);
+                    }
+                    depth_now.emplace(rows[i].snapshot_id, rows[i].depth);
                 }
                 tx.insert(std::span<const SnapshotRow>(rows));
                 tx.upsert(std::span<const SnapshotRefRow>(refs));

@@ -112,15 +112,16 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             want = std::move(next);
         }
         // Rebuilt bottom-up (chains are at most snapshot_chain_limit long).
-        auto build = [&](auto& self, const SnapshotId& id) -> std::shared_ptr<const Snapshot> {
+        auto build = [&](auto& self, const SnapshotId& id,
+                         std::uint32_t links) -> std::shared_ptr<const Snapshot> {
             if (auto it = built.find(id); it != built.end())
                 return it->second;
             auto row = rows.find(id);
-            if (row == rows.end())
-                return nullptr;
+            if (row == rows.end() || links > snapshot_chain_limit)
+                return nullptr; // a broken (or, corrupt, circular) chain: fsck reports it
             std::shared_ptr<const Snapshot> base;
-            if (row->second.base && !(base = self(self, *row->second.base)))
-                return nullptr; // a broken chain: fsck reports it
+            if (row->second.base && !(base = self(self, *row->second.base, links + 1)))
+                return nullptr;
             auto s = std::make_shared<const Snapshot>(
                 decode_snapshot_row(row->second, base ? &base->manifest : nullptr, limits));
             built_entries += s->manifest.size();
@@ -128,7 +129,7 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             return s;
         };
         for (const auto& id : batch) {
-            auto s = build(build, id);
+            auto s = build(build, id, 0);
             each(id, s.get());
         }
     });
