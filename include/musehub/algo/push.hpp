@@ -17,6 +17,7 @@
 
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/algo/verify.hpp"
+#include "musehub/hub_options.hpp"
 #include "musehub/jobs/concept.hpp"
 #include "musehub/store/batch.hpp"
 
@@ -454,6 +455,150 @@ HistoryPlan check_history(H& hub, const std::string& repo, const Pack& pack,
     return plan;
 }
 
+namespace detail {
+// The rows of a push's fresh snapshots, and the repo's refs to them. Each goes in as a delta
+// against the snapshot of its commit's first parent (algo/snapshots.hpp), bases before the
+// rows built on them; a base the push does not carry is read from the catalog (for an
+// incremental push, the one its oldest commit builds on).
+template <class C>
+void write_snapshots(C& cat, const HubOptions& opt, const std::string& repo,
+                     const std::string& branch, const Pack& pack,
+                     const std::vector<const Snapshot*>& fresh_snapshots, TimePoint now) {
+    std::unordered_map<SnapshotId, const Snapshot*> fresh;
+    for (const auto* snap : fresh_snapshots)
+        fresh.emplace(snap->snapshot_id, snap);
+    std::unordered_map<CommitId, SnapshotId> snapshot_of;
+    for (const auto& c : pack.commits)
+        snapshot_of.emplace(c.commit_id, c.snapshot_id);
+    std::vector<const Snapshot*> ordered; // bases first
+    std::unordered_map<SnapshotId, std::optional<SnapshotId>> base_of;
+    std::unordered_map<SnapshotId, CommitId> parent_outside; // first parent not pushed
+    for (const auto* c : topological_order(pack.commits)) {
+        auto it = fresh.find(c->snapshot_id);
+        if (it == fresh.end() || base_of.count(c->snapshot_id))
+            continue;
+        ordered.push_back(it->second);
+        auto& base = base_of[c->snapshot_id];
+        if (!c->parent_commit_id)
+            continue;
+        if (auto p = snapshot_of.find(*c->parent_commit_id); p != snapshot_of.end())
+            base = p->second;
+        else
+            parent_outside.emplace(c->snapshot_id, *c->parent_commit_id);
+    }
+    for (const auto* snap : fresh_snapshots) // a snapshot no pushed commit names
+        if (!base_of.count(snap->snapshot_id))
+            ordered.push_back(snap), base_of[snap->snapshot_id];
+    {
+        std::vector<Key<CommitRow>> keys;
+        for (const auto& [snap, parent] : parent_outside)
+            keys.emplace_back(parent);
+        std::unordered_map<CommitId, SnapshotId> snapshot_of_parent;
+        for (const auto& row : cat.template find<CommitRow>(keys))
+            if (row)
+                snapshot_of_parent.emplace(row->commit_id, row->snapshot_id);
+        for (const auto& [snap, parent] : parent_outside)
+            if (auto p = snapshot_of_parent.find(parent); p != snapshot_of_parent.end())
+                base_of[snap] = p->second;
+    }
+    // Bases in the catalog: their manifests and depths.
+    std::vector<SnapshotId> stored;
+    for (const auto& [id, base] : base_of)
+        if (base && *base != id && !fresh.count(*base))
+            stored.push_back(*base);
+    std::sort(stored.begin(), stored.end());
+    stored.erase(std::unique(stored.begin(), stored.end()), stored.end());
+    std::unordered_map<SnapshotId, std::shared_ptr<const Snapshot>> stored_base;
+    std::unordered_map<SnapshotId, std::uint32_t> depth;
+    for (const auto& row :
+         cat.template find<SnapshotRow>(keys_of(std::span<const SnapshotId>(stored))))
+        if (row)
+            depth[row->snapshot_id] = row->depth;
+    for_each_snapshot(cat, std::span<const SnapshotId>(stored), opt.batch_rows, opt.limits,
+                      [&](const SnapshotId& id, const Snapshot* snap) {
+                          if (snap)
+                              stored_base.emplace(id, std::make_shared<Snapshot>(*snap));
+                      });
+    // The base each row is written against (nullptr: whole) and its depth as predicted here;
+    // the inserting transaction makes it exact.
+    std::vector<const Snapshot*> base_ptr(ordered.size(), nullptr);
+    std::vector<std::uint32_t> base_depth(ordered.size(), 0);
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+        const auto& id = ordered[i]->snapshot_id;
+        const auto& base = base_of[id];
+        std::uint32_t d = 0;
+        if (base && *base != id) {
+            if (auto f = fresh.find(*base); f != fresh.end() && depth.count(*base))
+                base_ptr[i] = f->second;
+            else if (auto b = stored_base.find(*base); b != stored_base.end())
+                base_ptr[i] = b->second.get();
+            if (base_ptr[i]) {
+                base_depth[i] = depth[*base];
+                d = base_depth[i] + 1 < snapshot_chain_limit ? base_depth[i] + 1 : 0;
+            }
+        }
+        depth[id] = d;
+    }
+    for (std::size_t first = 0; first < ordered.size(); first += opt.batch_rows) {
+        auto n = std::min(opt.batch_rows, ordered.size() - first);
+        // Encoding (a diff, or a full record) is the bulk of the work: on every core.
+        std::vector<SnapshotRow> rows(n);
+        musehub::detail::parallel_for(
+            n,
+            [&](std::size_t i) {
+                rows[i] =
+                    snapshot_row(*ordered[first + i], base_ptr[first + i], base_depth[first + i]);
+            },
+            4);
+        std::vector<SnapshotRefRow> refs;
+        for (std::size_t i = 0; i < n; ++i)
+            refs.push_back({repo, ordered[first + i]->snapshot_id, now});
+        cat.transact([&](auto& tx) {
+            detail::bump_epoch(tx, repo, branch);
+            // Depths made exact here, where no other writer can move them: a base GC
+            // deleted since it was read, or one whose chain (stored by another repo's push,
+            // or just now) leaves no room, means that row goes in whole.
+            std::vector<Key<SnapshotRow>> own, bases;
+            for (const auto& row : rows) {
+                own.emplace_back(row.snapshot_id);
+                if (row.base)
+                    bases.emplace_back(*row.base);
+            }
+            std::unordered_map<SnapshotId, std::uint32_t> depth_now; // rows as they will be
+            {
+                auto exists = tx.template contains<SnapshotRow>(own);
+                std::vector<Key<SnapshotRow>> stored;
+                for (std::size_t i = 0; i < n; ++i)
+                    if (exists[i])
+                        stored.push_back(own[i]);
+                for (const auto& row : tx.template find<SnapshotRow>(stored))
+                    if (row)
+                        depth_now.emplace(row->snapshot_id, row->depth); // insert ignores us
+            }
+            auto base_rows = tx.template find<SnapshotRow>(bases);
+            for (std::size_t i = 0, b = 0; i < n; ++i) {
+                if (rows[i].base) {
+                    std::optional<std::uint32_t> d;
+                    if (auto it = depth_now.find(*rows[i].base); it != depth_now.end())
+                        d = it->second;
+                    else if (base_rows[b])
+                        d = base_rows[b]->depth;
+                    ++b;
+                    if (d && *d + 1 < snapshot_chain_limit)
+                        rows[i].depth = *d + 1;
+                    else
+                        rows[i] = full_snapshot_row(*ordered[first + i]);
+                }
+                depth_now.emplace(rows[i].snapshot_id, rows[i].depth);
+            }
+            tx.insert(std::span<const SnapshotRow>(rows));
+            tx.upsert(std::span<const SnapshotRefRow>(refs));
+            return 0;
+        });
+    }
+}
+} // namespace detail
+
 // Writes the rows of a checked plan and moves the branch. The objects must be registered by
 // now (store_objects, or an earlier upload).
 template <class H>
@@ -516,142 +661,7 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
         });
     });
     times.time("snapshots", [&] {
-        // Each fresh snapshot goes in as a delta against the snapshot of its commit's first
-        // parent (algo/snapshots.hpp), bases before the rows built on them. A base not fresh
-        // here is read from the catalog (for an incremental push, the one its oldest commit
-        // builds on).
-        std::unordered_map<SnapshotId, const Snapshot*> fresh;
-        for (const auto* snap : plan.fresh_snapshots)
-            fresh.emplace(snap->snapshot_id, snap);
-        std::unordered_map<CommitId, SnapshotId> snapshot_of;
-        for (const auto& c : pack.commits)
-            snapshot_of.emplace(c.commit_id, c.snapshot_id);
-        std::vector<const Snapshot*> ordered; // bases first
-        std::unordered_map<SnapshotId, std::optional<SnapshotId>> base_of;
-        std::unordered_map<SnapshotId, CommitId> parent_outside; // first parent not pushed
-        for (const auto* c : topological_order(pack.commits)) {
-            auto it = fresh.find(c->snapshot_id);
-            if (it == fresh.end() || base_of.count(c->snapshot_id))
-                continue;
-            ordered.push_back(it->second);
-            auto& base = base_of[c->snapshot_id];
-            if (!c->parent_commit_id)
-                continue;
-            if (auto p = snapshot_of.find(*c->parent_commit_id); p != snapshot_of.end())
-                base = p->second;
-            else
-                parent_outside.emplace(c->snapshot_id, *c->parent_commit_id);
-        }
-        for (const auto* snap : plan.fresh_snapshots) // a snapshot no pushed commit names
-            if (!base_of.count(snap->snapshot_id))
-                ordered.push_back(snap), base_of[snap->snapshot_id];
-        {
-            std::vector<Key<CommitRow>> keys;
-            for (const auto& [snap, parent] : parent_outside)
-                keys.emplace_back(parent);
-            std::unordered_map<CommitId, SnapshotId> snapshot_of_parent;
-            for (const auto& row : cat.template find<CommitRow>(keys))
-                if (row)
-                    snapshot_of_parent.emplace(row->commit_id, row->snapshot_id);
-            for (const auto& [snap, parent] : parent_outside)
-                if (auto p = snapshot_of_parent.find(parent); p != snapshot_of_parent.end())
-                    base_of[snap] = p->second;
-        }
-        // Bases in the catalog: their manifests and depths.
-        std::vector<SnapshotId> stored;
-        for (const auto& [id, base] : base_of)
-            if (base && *base != id && !fresh.count(*base))
-                stored.push_back(*base);
-        std::sort(stored.begin(), stored.end());
-        stored.erase(std::unique(stored.begin(), stored.end()), stored.end());
-        std::unordered_map<SnapshotId, std::shared_ptr<const Snapshot>> stored_base;
-        std::unordered_map<SnapshotId, std::uint32_t> depth;
-        for (const auto& row :
-             cat.template find<SnapshotRow>(keys_of(std::span<const SnapshotId>(stored))))
-            if (row)
-                depth[row->snapshot_id] = row->depth;
-        for_each_snapshot(cat, std::span<const SnapshotId>(stored), opt.batch_rows, opt.limits,
-                          [&](const SnapshotId& id, const Snapshot* snap) {
-                              if (snap)
-                                  stored_base.emplace(id, std::make_shared<Snapshot>(*snap));
-                          });
-        // The base each row is written against (nullptr: whole) and the depth it will have at
-        // most (a delta that turns out longer than the snapshot is written whole instead).
-        std::vector<const Snapshot*> base_ptr(ordered.size(), nullptr);
-        std::vector<std::uint32_t> base_depth(ordered.size(), 0);
-        for (std::size_t i = 0; i < ordered.size(); ++i) {
-            const auto& id = ordered[i]->snapshot_id;
-            const auto& base = base_of[id];
-            std::uint32_t d = 0;
-            if (base && *base != id) {
-                if (auto f = fresh.find(*base); f != fresh.end() && depth.count(*base))
-                    base_ptr[i] = f->second;
-                else if (auto b = stored_base.find(*base); b != stored_base.end())
-                    base_ptr[i] = b->second.get();
-                if (base_ptr[i]) {
-                    base_depth[i] = depth[*base];
-                    d = base_depth[i] + 1 < snapshot_chain_limit ? base_depth[i] + 1 : 0;
-                }
-            }
-            depth[id] = d;
-        }
-        for (std::size_t first = 0; first < ordered.size(); first += opt.batch_rows) {
-            auto n = std::min(opt.batch_rows, ordered.size() - first);
-            // Encoding (a diff, or a full record) is the bulk of the work: on every core.
-            std::vector<SnapshotRow> rows(n);
-            musehub::detail::parallel_for(
-                n,
-                [&](std::size_t i) {
-                    rows[i] = snapshot_row(*ordered[first + i], base_ptr[first + i],
-                                           base_depth[first + i]);
-                },
-                4);
-            std::vector<SnapshotRefRow> refs;
-            for (std::size_t i = 0; i < n; ++i)
-                refs.push_back({repo, ordered[first + i]->snapshot_id, now});
-            cat.transact([&](auto& tx) {
-                detail::bump_epoch(tx, repo, branch);
-                // Depths made exact here, where no other writer can move them: a base GC
-                // deleted since it was read, or one whose chain (stored by another repo's push,
-                // or just now) leaves no room, means that row goes in whole.
-                std::vector<Key<SnapshotRow>> own, bases;
-                for (const auto& row : rows) {
-                    own.emplace_back(row.snapshot_id);
-                    if (row.base)
-                        bases.emplace_back(*row.base);
-                }
-                std::unordered_map<SnapshotId, std::uint32_t> depth_now; // rows as they will be
-                {
-                    auto exists = tx.template contains<SnapshotRow>(own);
-                    std::vector<Key<SnapshotRow>> stored;
-                    for (std::size_t i = 0; i < n; ++i)
-                        if (exists[i])
-                            stored.push_back(own[i]);
-                    for (const auto& row : tx.template find<SnapshotRow>(stored))
-                        if (row)
-                            depth_now.emplace(row->snapshot_id, row->depth); // insert ignores us
-                }
-                auto base_rows = tx.template find<SnapshotRow>(bases);
-                for (std::size_t i = 0, b = 0; i < n; ++i) {
-                    if (rows[i].base) {
-                        std::optional<std::uint32_t> d;
-                        if (auto it = depth_now.find(*rows[i].base); it != depth_now.end())
-                            d = it->second;
-                        else if (base_rows[b])
-                            d = base_rows[b]->depth;
-                        ++b;
-                        if (d && *d + 1 < snapshot_chain_limit)
-                            rows[i].depth = *d + 1;
-                        else
-                            rows[i] = full_snapshot_row(*ordered[first + i]);
-                    }
-                    depth_now.emplace(rows[i].snapshot_id, rows[i].depth);
-                }
-                tx.insert(std::span<const SnapshotRow>(rows));
-                tx.upsert(std::span<const SnapshotRefRow>(refs));
-                return 0;
-            });
-        }
+        detail::write_snapshots(cat, opt, repo, branch, pack, plan.fresh_snapshots, now);
     });
     times.time("commits", [&] {
         // Parents first; every pushed commit's ref is touched, known ones too, so a re-pushed
