@@ -18,9 +18,11 @@
 #include "musehub/store/batch.hpp"
 #include "musehub/wire/messages.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
 
 namespace musehub::algo {
 
@@ -160,6 +162,15 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                     ids.push_back(e.object);
             pack.snapshots.push_back(std::move(s));
         });
+        // Oldest first, as the commits go: a wire that encodes each snapshot against the one
+        // before it (v2) then finds a parent's snapshot there.
+        std::unordered_map<SnapshotId, std::size_t> rank;
+        for (const auto* c : topological_order(pack.commits))
+            rank.emplace(c->snapshot_id, rank.size());
+        std::stable_sort(pack.snapshots.begin(), pack.snapshots.end(),
+                         [&](const Snapshot& a, const Snapshot& b) {
+                             return rank.at(a.snapshot_id) < rank.at(b.snapshot_id);
+                         });
     }
     std::sort(ids.begin(), ids.end());
     std::vector<LocationRow> locations;

@@ -13,7 +13,7 @@
 // `snapshot_chain_limit` links, so reading one snapshot costs at most that many rows (and
 // reading a history, which holds its chains, a few batched finds). XL's rows are 52 MB this way,
 // mostly the full records; with 16 links they were 198 MB. Readers rebuild with one batched
-// find per level of the chains and reuse every manifest they rebuilt.
+// find per level of the chains, then walk each chain once, bases first (for_each_snapshot).
 //
 // A row another row is based on is kept as long as that row lives: GC, deleting a snapshot,
 // first rewrites its surviving dependents whole (rebase_dependents).
@@ -22,8 +22,9 @@
 #include "musehub/core/manifest.hpp"
 #include "musehub/detail/msgpack.hpp"
 
-#include <memory>
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace musehub::algo {
 
@@ -80,20 +81,24 @@ inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manif
     return s;
 }
 
-// Calls each(id, snapshot) for every id in `ids`, in order, with the snapshot rebuilt from its
-// row (nullptr when it has no row, or a base of its chain has none). Rows are read in batches
-// of `batch_rows` ids, with one batched find per chain level; rebuilt manifests are reused
-// within the call (up to `keep_entries` entries are kept between batches).
+// Calls each(id, snapshot) once for every distinct id in `ids`, with the snapshot rebuilt from
+// its row (nullptr when it has no row, or a base of its chain has none). Rows are read in
+// batches of `batch_rows` ids, with one batched find per chain level; each batch is then
+// rebuilt depth-first along its chains, bases before the snapshots built on them, so only the
+// manifests of the current path are in memory at once — however many snapshots a GC or fsck
+// of a large repo walks. The calls come in that order, not in the order of `ids`.
 template <class Cat, class Each>
 void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t batch_rows,
-                       const Limits& limits, Each&& each,
-                       std::size_t keep_entries = std::size_t{8} << 20) {
+                       const Limits& limits, Each&& each) {
     using catalog::SnapshotRow;
-    std::unordered_map<SnapshotId, std::shared_ptr<const Snapshot>> built;
-    std::size_t built_entries = 0;
-    for_batches(ids, batch_rows, [&](std::span<const SnapshotId> batch) {
-        if (built_entries > keep_entries)
-            built.clear(), built_entries = 0;
+    std::vector<SnapshotId> distinct; // in the caller's order: a history's chains stay together
+    {
+        std::unordered_set<SnapshotId> seen;
+        for (const auto& id : ids)
+            if (seen.insert(id).second)
+                distinct.push_back(id);
+    }
+    for_batches(distinct, batch_rows, [&](std::span<const SnapshotId> batch) {
         // Every row the batch needs: its own, then its bases, level by level.
         std::unordered_map<SnapshotId, SnapshotRow> rows;
         std::vector<SnapshotId> want(batch.begin(), batch.end());
@@ -102,7 +107,7 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             auto got = cat.template find<SnapshotRow>(keys_of(std::span<const SnapshotId>(want)));
             for (auto& r : got)
                 if (r) {
-                    if (r->base && !built.count(*r->base) && !rows.count(*r->base))
+                    if (r->base && !rows.count(*r->base))
                         next.push_back(*r->base);
                     auto id = r->snapshot_id;
                     rows.emplace(id, std::move(*r));
@@ -111,27 +116,35 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             next.erase(std::unique(next.begin(), next.end()), next.end());
             want = std::move(next);
         }
-        // Rebuilt bottom-up (chains are at most snapshot_chain_limit long).
-        auto build = [&](auto& self, const SnapshotId& id,
-                         std::uint32_t links) -> std::shared_ptr<const Snapshot> {
-            if (auto it = built.find(id); it != built.end())
-                return it->second;
-            auto row = rows.find(id);
-            if (row == rows.end() || links > snapshot_chain_limit)
-                return nullptr; // a broken (or, corrupt, circular) chain: fsck reports it
-            std::shared_ptr<const Snapshot> base;
-            if (row->second.base && !(base = self(self, *row->second.base, links + 1)))
-                return nullptr;
-            auto s = std::make_shared<const Snapshot>(
-                decode_snapshot_row(row->second, base ? &base->manifest : nullptr, limits));
-            built_entries += s->manifest.size();
-            built.emplace(id, s);
-            return s;
-        };
-        for (const auto& id : batch) {
-            auto s = build(build, id, 0);
-            each(id, s.get());
+        // The chains as trees: full rows are roots; a row whose base has no row is unreachable.
+        std::unordered_map<SnapshotId, std::vector<const SnapshotRow*>> dependents;
+        std::vector<const SnapshotRow*> roots;
+        for (const auto& [id, row] : rows) {
+            if (!row.base)
+                roots.push_back(&row);
+            else if (rows.count(*row.base))
+                dependents[*row.base].push_back(&row);
         }
+        std::sort(roots.begin(), roots.end(), [](const auto* a, const auto* b) {
+            return a->snapshot_id < b->snapshot_id; // a deterministic order of calls
+        });
+        std::unordered_set<SnapshotId> wanted(batch.begin(), batch.end()), done;
+        auto visit = [&](auto& self, const SnapshotRow& row, const Manifest* base,
+                         std::uint32_t links) -> void {
+            if (links > snapshot_chain_limit)
+                return; // corrupt: longer than any chain is written
+            auto snapshot = decode_snapshot_row(row, base, limits);
+            if (wanted.count(row.snapshot_id) && done.insert(row.snapshot_id).second)
+                each(row.snapshot_id, &snapshot);
+            if (auto it = dependents.find(row.snapshot_id); it != dependents.end())
+                for (const auto* d : it->second)
+                    self(self, *d, &snapshot.manifest, links + 1);
+        };
+        for (const auto* root : roots)
+            visit(visit, *root, nullptr, 0);
+        for (const auto& id : batch) // no row, or a chain that never reaches a full one
+            if (!done.count(id))
+                each(id, static_cast<const Snapshot*>(nullptr));
     });
 }
 
