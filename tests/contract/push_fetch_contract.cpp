@@ -331,6 +331,31 @@ TEMPLATE_LIST_TEST_CASE(
         CHECK(s.state().bytes == state.bytes);
         CHECK(s.hub.fsck().ok());
     }
+    SECTION("IDX-8 a rerun whose work the branch already holds retires the pack a dead run "
+            "left a row for") {
+        catalog::ContainerRow row{key,
+                                  PackId{sha256(pack_bytes)},
+                                  TestType::Hub::container_format,
+                                  pack_bytes.size(),
+                                  0,
+                                  0,
+                                  0,
+                                  s.hub.now()};
+        s.backend.catalog().insert(std::span<const catalog::ContainerRow>(&row, 1));
+        auto base = c.head();
+        s.push("r", "main", c.pack(base)); // the same history came in another way
+        c.write("more.txt", "more");
+        auto tip = c.commit("more");
+        s.push("r", "main", c.pack(tip, {base}));
+        CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
+        catalog::Key<catalog::ContainerRow> k{key};
+        CHECK_FALSE(s.backend.catalog().template contains<catalog::ContainerRow>(
+            std::span<const catalog::Key<catalog::ContainerRow>>(&k, 1))[0]);
+        s.hub.gc("r"); // grace is zero: the retired upload's bytes go
+        CHECK_FALSE(s.backend.store().get(key));
+        CHECK(s.hub.branch_head("r", "main") == tip);
+        CHECK(s.hub.fsck().ok());
+    }
     SECTION("IDX-5 the worker runs index jobs from the queue") {
         s.backend.queue().enqueue(JobSpec{"index:" + key, JobKind::index,
                                           algo::encode_index_request(req), 3, s.hub.now()});

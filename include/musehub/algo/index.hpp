@@ -78,6 +78,7 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
         return std::nullopt;
     };
     if (auto current = contained_in()) {
+        detail::retire_unused_upload(hub.catalog(), req.container, hub.now());
         PushResult r;
         r.repo = req.repo, r.branch = req.branch, r.head = *current, r.previous = *current;
         r.times = std::move(times);

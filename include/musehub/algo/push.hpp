@@ -121,6 +121,22 @@ inline CommitId pick_head(const Pack& pack, const std::string& branch) {
 }
 } // namespace detail
 
+namespace detail {
+// Retires an uploaded pack nothing points into (idempotent), with the row an earlier run of
+// its index job may have given it before it died.
+template <class C>
+void retire_unused_upload(C& cat, const std::string& container, TimePoint now) {
+    cat.transact([&](auto& tx) {
+        if (!tx.template find_by<LocationRow, 1>(std::span<const std::string>(&container, 1))
+                 .empty())
+            return 0;
+        tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{container}});
+        TombstoneRow t{container, now};
+        return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
+    });
+}
+} // namespace detail
+
 // Stores the bytes of a container whose objects `pack.objects` view, and registers those
 // objects for `repo`. With `existing`, the bytes are already in the store under that key (an
 // index job): nothing is uploaded. Objects the hub already has are not stored again.
@@ -252,18 +268,9 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                         return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
                     });
             });
-            // An uploaded pack that brought nothing new is not needed: retire it (idempotent),
-            // with the row an earlier run of this index job may have given it before it died.
+            // An uploaded pack that brought nothing new is not needed: retire it.
             if (existing && key.empty())
-                cat.transact([&](auto& tx) {
-                    if (!tx.template find_by<LocationRow, 1>(
-                               std::span<const std::string>(existing, 1))
-                             .empty())
-                        return 0;
-                    tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{*existing}});
-                    TombstoneRow t{*existing, hub.now()};
-                    return static_cast<int>(tx.insert(std::span<const TombstoneRow>(&t, 1)));
-                });
+                detail::retire_unused_upload(cat, *existing, hub.now());
             out.container = key;
             return out;
         } catch (const detail::Retry&) {
