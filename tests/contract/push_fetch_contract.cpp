@@ -242,6 +242,19 @@ TEMPLATE_LIST_TEST_CASE(
     std::string key = "v1/uploads/aa/pack-1";
     s.backend.store().put(key, pack_bytes);
     algo::IndexRequest req{"r", "main", false, key};
+    // What a run that died right after registering its pack leaves (found by tests/fault): the
+    // container row, nothing else.
+    auto dead_run_left_a_row = [&] {
+        catalog::ContainerRow row{key,
+                                  PackId{sha256(pack_bytes)},
+                                  TestType::Hub::container_format,
+                                  pack_bytes.size(),
+                                  0,
+                                  0,
+                                  0,
+                                  s.hub.now()};
+        s.backend.catalog().insert(std::span<const catalog::ContainerRow>(&row, 1));
+    };
 
     SECTION(
         "IDX-1 running twice leaves an identical state; IDX-3 the timing breakdown is present") {
@@ -297,16 +310,7 @@ TEMPLATE_LIST_TEST_CASE(
     }
     SECTION("IDX-6 a rerun of a job that died after its pack's row, once another push has "
             "registered the same objects, retires the pack with its row") {
-        // What the dead run left (found by tests/fault): the container row, nothing else.
-        catalog::ContainerRow row{key,
-                                  PackId{sha256(pack_bytes)},
-                                  TestType::Hub::container_format,
-                                  pack_bytes.size(),
-                                  0,
-                                  0,
-                                  0,
-                                  s.hub.now()};
-        s.backend.catalog().insert(std::span<const catalog::ContainerRow>(&row, 1));
+        dead_run_left_a_row();
         s.push("r", "main", c.pack(c.head()));
         CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
         s.hub.gc("r"); // grace is zero: purges the retired pack's bytes
@@ -333,15 +337,7 @@ TEMPLATE_LIST_TEST_CASE(
     }
     SECTION("IDX-8 a rerun whose work the branch already holds retires the pack a dead run "
             "left a row for") {
-        catalog::ContainerRow row{key,
-                                  PackId{sha256(pack_bytes)},
-                                  TestType::Hub::container_format,
-                                  pack_bytes.size(),
-                                  0,
-                                  0,
-                                  0,
-                                  s.hub.now()};
-        s.backend.catalog().insert(std::span<const catalog::ContainerRow>(&row, 1));
+        dead_run_left_a_row();
         auto base = c.head();
         s.push("r", "main", c.pack(base)); // the same history came in another way
         c.write("more.txt", "more");
