@@ -231,27 +231,30 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
     pack.commits.reserve(params.commits);
     pack.snapshots.reserve(params.commits);
     pack.objects.reserve(params.objects);
-    std::map<std::string, ObjectId> manifest;
+    // Each snapshot is its parent's manifest with this commit's changes applied, so they share
+    // every leaf the commit does not touch, as a hub's decoded snapshots do.
+    Manifest manifest;
     std::optional<CommitId> parent;
     std::size_t vi = 0;
     for (std::size_t c = 0; c < params.commits; ++c) {
         const auto& cp = plan[c];
+        std::map<std::string, ObjectId> upsert; // a file changed twice keeps its last version
         for (std::size_t k = 0; k < cp.version_count; ++k, ++vi) {
             const auto& v = versions[vi];
             auto& file = files[v.file];
             auto content = detail::text_content(rng, file.path, ++file.versions, v.size);
             const auto& obj = pack.add_object(content);
             out.object_bytes += obj.raw_size;
-            manifest.insert_or_assign(file.path, obj.id);
+            upsert.insert_or_assign(file.path, obj.id);
         }
-        for (auto f : cp.deleted_files)
-            manifest.erase(files[f].path);
-
-        std::vector<ManifestEntry> entries;
-        entries.reserve(manifest.size());
-        for (const auto& [path, id] : manifest)
-            entries.push_back({path, id});
-        out.manifest_entries += entries.size();
+        ManifestDelta delta;
+        for (auto f : cp.deleted_files) // never one this commit touched
+            delta.remove.push_back(files[f].path);
+        for (auto& [path, id] : upsert)
+            delta.upsert.push_back({path, id});
+        std::sort(delta.remove.begin(), delta.remove.end());
+        manifest = apply(manifest, delta);
+        out.manifest_entries += manifest.size();
 
         // One commit a minute from 2026-01-01T00:00:00+00:00 (hashed verbatim).
         char when[48];
@@ -259,7 +262,7 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
                       c / 60 % 24, c % 60);
 
         Snapshot snap;
-        snap.manifest = Manifest::from_entries(std::move(entries));
+        snap.manifest = manifest;
         snap.snapshot_id = snap.manifest.id();
         snap.created_at = when;
 

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <optional>
 #include <set>
 
 using namespace musehub;
@@ -195,6 +197,88 @@ TEST_CASE("manifests sort by code point, and deltas round-trip", "[unit][core][m
     test::require_error(errc::corrupt, [&] { apply(m, ManifestDelta{{{"a", o(9)}}, {"a"}}); });
     test::require_error(errc::bad_path, [&] { apply(m, ManifestDelta{{{"../x", o(9)}}, {}}); });
     CHECK(diff(m, m) == ManifestDelta{});
+}
+
+TEST_CASE("manifests share the leaves a delta does not touch", "[unit][core][manifest]") {
+    auto o = [](std::size_t i) { return object_id_of(as_bytes(std::to_string(i))); };
+    auto path = [](std::size_t i) {
+        return "dir" + std::to_string(i % 7) + "/f" + std::to_string(i);
+    };
+    // A model of the manifest (std::map) and the manifest, changed by the same random deltas:
+    // mostly a few paths, now and then hundreds, removes and upserts mixed.
+    std::map<std::string, ObjectId> model;
+    Manifest m;
+    std::uint64_t state = 0x9e3779b97f4a7c15;
+    auto next = [&](std::uint64_t n) { // xorshift64: the same sequence on every platform
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        return state % n;
+    };
+    std::size_t small_deltas = 0, small_unshared = 0;
+    for (int step = 0; step < 400; ++step) {
+        const bool big = step % 40 == 0;
+        std::map<std::string, ObjectId> up;
+        std::set<std::string> rm;
+        for (std::uint64_t k = 0, ops = big ? 300 : 1 + next(5); k < ops; ++k) {
+            if (!model.empty() && next(3) == 0) {
+                auto it = std::next(model.begin(), static_cast<std::ptrdiff_t>(next(model.size())));
+                if (!up.count(it->first))
+                    rm.insert(it->first);
+            } else if (auto p = path(next(5'000)); !rm.count(p)) {
+                up[p] = o(next(1'000'000));
+            }
+        }
+        ManifestDelta d;
+        for (const auto& [p, id] : up)
+            d.upsert.push_back({p, id}), model[p] = id;
+        for (const auto& p : rm)
+            d.remove.push_back(p), model.erase(p);
+        auto n = apply(m, d);
+
+        std::vector<ManifestEntry> want;
+        for (const auto& [p, id] : model)
+            want.push_back({p, id});
+        REQUIRE(n.entries() == want);
+        REQUIRE(n == Manifest::from_entries(want)); // equal though split into other leaves
+        REQUIRE(n.id() == Manifest::from_entries(want).id());
+        REQUIRE(apply(m, diff(m, n)) == n);
+        for (std::size_t i = 0; i < 50; ++i) {
+            auto p = path(next(5'000));
+            auto hit = model.find(p);
+            REQUIRE((n.find(p) ? std::optional(*n.find(p)) : std::nullopt) ==
+                    (hit != model.end() ? std::optional(hit->second) : std::nullopt));
+        }
+        // Leaves stay near their size: never empty, never more than twice the target.
+        REQUIRE(n.leaf_count() <=
+                std::max<std::size_t>(1, n.size() / (Manifest::leaf_entries / 4)));
+        if (!big && m.size() > 1'000)
+            ++small_deltas, small_unshared += n.unshared_entries(m);
+        m = std::move(n);
+    }
+    // A delta of a few paths rebuilds a few leaves, not the manifest.
+    REQUIRE(small_deltas > 100);
+    CHECK(small_unshared / small_deltas < 8 * Manifest::leaf_entries);
+    CHECK(m.unshared_entries(m) == 0);
+    CHECK(Manifest(m).unshared_entries(m) == 0); // copies share everything
+
+    SECTION("corrupt deltas are refused wherever they land") {
+        auto last = m.entries().back().path;
+        test::require_error(errc::corrupt, [&] { apply(m, ManifestDelta{{}, {last + "x"}}); });
+        test::require_error(errc::corrupt, [&] { apply(m, ManifestDelta{{}, {last, last}}); });
+        test::require_error(errc::corrupt, [&] {
+            apply(m, ManifestDelta{{{"zz", o(1)}, {"zz", o(2)}}, {}});
+        });
+        test::require_error(errc::corrupt, [&] { apply(Manifest{}, ManifestDelta{{}, {"a"}}); });
+        CHECK(apply(Manifest{}, ManifestDelta{{{"b", o(1)}, {"a", o(2)}}, {}}).entries() ==
+              std::vector<ManifestEntry>{{"a", o(2)}, {"b", o(1)}});
+        // Removing everything leaves an empty manifest, equal to a fresh one.
+        ManifestDelta all;
+        for (const auto& e : m)
+            all.remove.push_back(e.path);
+        auto none = apply(m, all);
+        CHECK(none.empty());
+        CHECK(none == Manifest{});
+        CHECK(none.id() == Manifest{}.id());
+    }
 }
 
 TEST_CASE("objects: zstd round trip, verification and corrupt frames", "[unit][core][objects]") {

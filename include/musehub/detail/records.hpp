@@ -163,6 +163,11 @@ struct RecordReader {
         out = manifest(as_map(o, field(name)), field(name));
     }
     Manifest manifest(const msgpack::object_map& m, const std::string& label) {
+        return Manifest::from_entries(manifest_entries(m, label), limits.max_path_bytes);
+    }
+    // The entries of a {path: id} map, as they come: not yet sorted, paths not yet validated.
+    std::vector<ManifestEntry> manifest_entries(const msgpack::object_map& m,
+                                                const std::string& label) {
         if (m.size > limits.max_manifest_entries)
             fail(errc::oversized, label + " has " + std::to_string(m.size) +
                                       " entries, over the limit of " +
@@ -182,7 +187,7 @@ struct RecordReader {
                 IdText::parse(text, label + " entry '" + std::string(path) + "'");
             entries.push_back({std::string(path), ObjectId{*id}});
         }
-        return Manifest::from_entries(std::move(entries), limits.max_path_bytes);
+        return entries;
     }
 
     template <class Record>

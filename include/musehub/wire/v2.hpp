@@ -657,7 +657,8 @@ private:
             } else if (key == "parent_snapshot_id") {
                 r.get(v, parent, key);
             } else if (key == "delta_upsert") {
-                delta.upsert = r.manifest(detail::as_map(v, r.field(key)), r.field(key)).entries();
+                // apply() validates, sorts and rejects duplicates.
+                delta.upsert = r.manifest_entries(detail::as_map(v, r.field(key)), r.field(key));
             } else if (key == "delta_remove") {
                 const auto& a = detail::as_array(v, r.field(key));
                 if (a.size > limits.max_manifest_entries)
