@@ -434,12 +434,13 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     auto a = std::make_unique<B>(durable);
     HubOf<B> hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
     for (std::size_t i = 0; i < p.encoded.size(); ++i) {
-        const auto bytes = load(p.encoded[i]);
+        auto bytes = load(p.encoded[i]);
         auto key = algo::container_key(PackId{sha256(bytes)}, hub.now()); // the presigned URL's key
         algo::PushResult r;
         double put_ms = 0;
         auto t = measure([&] {
             put_ms = timed([&] { hub.store().put(key, bytes); });
+            Bytes{}.swap(bytes); // the uploader's copy: the hub holds only what the job reads
             r = hub.index(algo::IndexRequest{repo, "main", false, key});
         });
         const double ms = t.wall;

@@ -225,6 +225,32 @@ TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back 
         CHECK(pack.snapshots.size() == static_cast<std::size_t>(n)); // rebuilt, hashing to its id
         CHECK(s.hub.fsck().ok());
     }
+    SECTION("SNAP-4 read back oldest first, a history comes oldest first, across its chains") {
+        // What lets a clone write each snapshot against its parent's: chains (five here) come
+        // in the order asked for, however small the batches they are read in.
+        Client c;
+        const int n = 4 * static_cast<int>(algo::snapshot_chain_limit) + 10;
+        for (int i = 0; i < n; ++i) {
+            c.write("f" + std::to_string(i % 10), "version " + std::to_string(i));
+            c.commit("c" + std::to_string(i));
+        }
+        s.push("r", "main", c.pack(c.head()));
+        auto [pack, bytes] = s.fetch("r", {c.head()});
+        std::vector<SnapshotId> history;
+        for (const auto* commit : topological_order(pack.commits))
+            history.push_back(commit->snapshot_id);
+        REQUIRE(history.size() == static_cast<std::size_t>(n));
+        for (std::size_t batch : {std::size_t{7}, std::size_t{1'000}}) {
+            std::vector<SnapshotId> order;
+            algo::for_each_snapshot(s.backend.catalog(), std::span<const SnapshotId>(history),
+                                    batch, s.hub.options().limits,
+                                    [&](const SnapshotId& id, const Snapshot* got) {
+                                        CHECK(got);
+                                        order.push_back(id);
+                                    });
+            CHECK(order == history);
+        }
+    }
     SECTION("SNAP-3 a chain that continues from another repo's stored row stays within the "
             "limit") {
         const int n = static_cast<int>(algo::snapshot_chain_limit) - 4;

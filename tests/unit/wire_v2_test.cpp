@@ -9,6 +9,7 @@
 
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
+#include "musehub/wire/pack_writer.hpp"
 #include "musehub/wire/v1.hpp"
 #include "musehub/wire/v2.hpp"
 
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using musehub::Bytes;
@@ -465,6 +467,50 @@ TEST_CASE("v2 encoding is deterministic and re-encoding is idempotent", "[wire][
     // The footer is the SHA-256 of everything before it.
     auto sum = musehub::sha256(BytesView{one}.first(one.size() - 32));
     CHECK(std::memcmp(sum.bytes.data(), one.data() + one.size() - 32, 32) == 0);
+}
+
+TEST_CASE("a pack written piece by piece is the pack encoded whole", "[wire][v2][writer]") {
+    const auto sample = make_sample();
+    const auto& pack = sample.pack;
+    REQUIRE(!pack.objects.empty());
+    REQUIRE(pack.snapshots.size() >= 2);
+
+    SECTION("v2: pieces in any order, object bytes needed only during add()") {
+        const v2 w;
+        auto writer = musehub::wire::pack_writer(w);
+        writer.set_branch_heads(pack.branch_heads);
+        for (const auto& o : pack.objects) { // objects first, each from a buffer freed at once
+            auto copy = std::make_unique<Bytes>(o.stored.begin(), o.stored.end());
+            writer.add(musehub::PackObject{o.id, o.encoding, BytesView(*copy), o.raw_size});
+            std::fill(copy->begin(), copy->end(), std::byte{0xee});
+        }
+        for (const auto& t : pack.tags)
+            writer.add(t);
+        for (const auto& s : pack.snapshots)
+            writer.add(s);
+        for (const auto& c : pack.commits)
+            writer.add(c);
+        CHECK(std::move(writer).finish() == w.encode_pack(pack));
+    }
+    SECTION("v1 (no writer of its own): the gathering writer gives v1's bytes") {
+        const musehub::wire::v1 w1;
+        auto writer = musehub::wire::pack_writer(w1);
+        STATIC_REQUIRE(std::is_same_v<decltype(writer),
+                                      musehub::wire::GatheringPackWriter<musehub::wire::v1>>);
+        for (const auto& c : pack.commits)
+            writer.add(c);
+        for (const auto& s : pack.snapshots)
+            writer.add(s);
+        for (const auto& t : pack.tags)
+            writer.add(t);
+        for (const auto& o : pack.objects) {
+            auto copy = std::make_unique<Bytes>(o.stored.begin(), o.stored.end());
+            writer.add(musehub::PackObject{o.id, o.encoding, BytesView(*copy), o.raw_size});
+            std::fill(copy->begin(), copy->end(), std::byte{0xee});
+        }
+        writer.set_branch_heads(pack.branch_heads);
+        CHECK(std::move(writer).finish() == w1.encode_pack(pack));
+    }
 }
 
 TEST_CASE("v2 object spans locate each object's stored bytes", "[wire][v2]") {

@@ -222,41 +222,69 @@ std::size_t retire_empty_containers(Tx& tx, const std::vector<std::string>& cont
 } // namespace detail
 
 // Reads the bytes of `locations` with ONE ranged read per source container (covering all of
-// its wanted objects), and adds each object to `pack` as a view into the buffer it came in,
-// still encoded as stored. Returns how many containers were read.
-template <ObjectStore S>
-std::size_t read_grouped(const S& store, std::span<const catalog::LocationRow> locations,
-                         Pack& pack) {
+// its wanted objects), and calls `each(objects, buffer)` per container, the objects (in
+// location order) viewing `buffer`, still encoded as stored. Containers are read in batches
+// of about `batch_bytes` (at least one container each), so a store that keeps many requests
+// in flight gets them, and the memory held at once is one batch, not every source. Returns
+// how many containers were read.
+template <ObjectStore S, class Each>
+std::size_t for_each_source(const S& store, std::span<const catalog::LocationRow> locations,
+                            std::uint64_t batch_bytes, Each&& each) {
     std::map<std::string, std::vector<const catalog::LocationRow*>> by_container;
     for (const auto& l : locations)
         by_container[l.container].push_back(&l);
     std::vector<RangeItem> reads;
-    reads.reserve(by_container.size());
+    std::vector<const std::vector<const catalog::LocationRow*>*> groups;
+    std::uint64_t pending = 0;
+    auto flush = [&] {
+        auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
+        for (std::size_t i = 0; i < reads.size(); ++i) {
+            auto& got = buffers[i];
+            if (!got || got->size() != reads[i].length)
+                fail(errc::missing_object,
+                     "container " + reads[i].key +
+                         " is missing or shorter than its locations say (run fsck)");
+            auto buffer = std::make_shared<const Bytes>(std::move(*got));
+            std::vector<PackObject> objects;
+            objects.reserve(groups[i]->size());
+            for (const auto* l : *groups[i])
+                objects.push_back(
+                    PackObject{l->object_id, l->encoding,
+                               BytesView(buffer->data() + (l->offset - reads[i].offset), l->length),
+                               l->raw_size});
+            each(std::span<const PackObject>(objects), buffer);
+        }
+        reads.clear(), groups.clear(), pending = 0;
+    };
     for (const auto& [container, locs] : by_container) {
         std::uint64_t lo = UINT64_MAX, hi = 0;
         for (const auto* l : locs)
             lo = std::min(lo, l->offset), hi = std::max(hi, l->offset + l->length);
+        if (!reads.empty() && pending + (hi - lo) > batch_bytes)
+            flush();
         reads.push_back({container, lo, hi - lo});
+        groups.push_back(&locs);
+        pending += hi - lo;
     }
-    auto buffers = get_ranges(store, std::span<const RangeItem>(reads));
-    std::size_t i = 0;
-    for (const auto& [container, locs] : by_container) {
-        auto& got = buffers[i];
-        if (!got || got->size() != reads[i].length)
-            fail(errc::missing_object,
-                 "container " + container +
-                     " is missing or shorter than its locations say (run fsck)");
-        auto buffer = std::make_shared<const Bytes>(std::move(*got));
-        for (const auto* l : locs)
-            pack.objects.push_back(PackObject{
-                l->object_id, l->encoding,
-                BytesView(buffer->data() + (l->offset - reads[i].offset), l->length), l->raw_size});
-        pack.hold(std::move(buffer));
-        ++i;
-    }
+    if (!reads.empty())
+        flush();
+    return by_container.size();
+}
+
+// Reads the bytes of `locations` as for_each_source does, all at once, and adds each object
+// to `pack` (sorted by id) as a view into the buffer it came in, which the pack holds.
+template <ObjectStore S>
+std::size_t read_grouped(const S& store, std::span<const catalog::LocationRow> locations,
+                         Pack& pack) {
+    auto n = for_each_source(
+        store, locations, UINT64_MAX,
+        [&](std::span<const PackObject> objects, const std::shared_ptr<const Bytes>& buffer) {
+            pack.objects.insert(pack.objects.end(), objects.begin(), objects.end());
+            pack.hold(buffer);
+        });
     std::sort(pack.objects.begin(), pack.objects.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });
-    return reads.size();
+    return n;
 }
 
 } // namespace musehub::algo

@@ -11,18 +11,20 @@
 //   reuse    -> when one stored pack holds exactly what is to be sent, it is sent as-is
 //   assemble -> one ranged read per source container covering its wanted objects, the bytes
 //               kept as stored (zstd frames stay compressed for v2), encoded in the hub's wire
+//               piece by piece (wire/pack_writer.hpp): a clone holds its output, the previous
+//               snapshot and one batch of sources, never its whole history at once
 //   keep     -> the built pack is cached with an expiry; GC collects it afterwards
 
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/wire/messages.hpp"
+#include "musehub/wire/pack_writer.hpp"
 
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
-#include <unordered_map>
 
 namespace musehub::algo {
 
@@ -31,6 +33,10 @@ struct NegotiateResult {
     std::optional<CommitId> common_base; // one of them, for clients that want a single base
     bool ready = false;                  // enough is known to fetch
 };
+
+// Sources are read about this many bytes at a time: enough requests in flight for a store
+// that keeps many, little memory beside the output.
+inline constexpr std::uint64_t source_batch_bytes = 8u << 20;
 
 struct FetchResult {
     Bytes bytes; // the pack, encoded in the hub's wire
@@ -121,15 +127,23 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                                        std::to_string(walk.unknown.size()) +
                                        " commit row(s) its history needs, e.g. " +
                                        walk.unknown.front().hex() + " (run fsck)");
-    Pack pack;
+    // Commits and snapshots go into the writer as they are read, so a clone never holds its
+    // history's manifests at once: only the chain being rebuilt and the previous snapshot.
+    auto writer = wire::pack_writer(hub.wire());
+    std::vector<CommitId> commit_ids;
     std::vector<SnapshotId> snapshot_ids;
     {
         std::unordered_set<SnapshotId> seen;
         for_batches(walk.reached, opt.batch_rows, [&](std::span<const CommitId> batch) {
-            for (auto& row : cat.template find<CommitRow>(keys_of(batch))) {
-                pack.commits.push_back(decode_stored<Commit>(row->record, opt.limits));
-                if (seen.insert(row->snapshot_id).second)
-                    snapshot_ids.push_back(row->snapshot_id);
+            auto rows = cat.template find<CommitRow>(keys_of(batch));
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (!rows[i])
+                    fail(errc::missing_object, "commit " + batch[i].hex() + " of repo '" + repo +
+                                                   "' has no row (run fsck)");
+                writer.add(decode_stored<Commit>(rows[i]->record, opt.limits));
+                commit_ids.push_back(batch[i]);
+                if (seen.insert(rows[i]->snapshot_id).second)
+                    snapshot_ids.push_back(rows[i]->snapshot_id);
             }
         });
     }
@@ -139,7 +153,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                               if (!s)
                                   fail(errc::missing_object, "snapshot " + id.hex() + " of repo '" +
                                                                  repo + "' has no row (run fsck)");
-                              each(Snapshot(*s));
+                              each(*s);
                           });
     };
     std::unordered_set<ObjectId> client_has;
@@ -148,33 +162,29 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
         for (auto& row : cat.template find<CommitRow>(keys_of(std::span<const CommitId>(have))))
             if (row)
                 have_snapshots.push_back(row->snapshot_id);
-        load_snapshots(have_snapshots, [&](Snapshot s) {
+        load_snapshots(have_snapshots, [&](const Snapshot& s) {
             for (const auto& e : s.manifest)
                 client_has.insert(e.object);
         });
     }
+    // Snapshots come along their delta chains (for_each_snapshot's order), so each is written
+    // against the one before it, usually its parent's: a small delta.
+    // Oldest first (the walk reached them newest first), so each chain comes base first.
+    std::reverse(snapshot_ids.begin(), snapshot_ids.end());
     std::vector<ObjectId> ids;
     {
         std::unordered_set<ObjectId> seen;
-        load_snapshots(snapshot_ids, [&](Snapshot s) {
+        load_snapshots(snapshot_ids, [&](const Snapshot& s) {
             for (const auto& e : s.manifest)
                 if (!client_has.count(e.object) && seen.insert(e.object).second)
                     ids.push_back(e.object);
-            pack.snapshots.push_back(std::move(s));
+            writer.add(s);
         });
-        // Oldest first, as the commits go: a wire that encodes each snapshot against the one
-        // before it (v2) then finds a parent's snapshot there.
-        std::unordered_map<SnapshotId, std::size_t> rank;
-        for (const auto* c : topological_order(pack.commits))
-            rank.emplace(c->snapshot_id, rank.size());
-        std::stable_sort(pack.snapshots.begin(), pack.snapshots.end(),
-                         [&](const Snapshot& a, const Snapshot& b) {
-                             return rank.at(a.snapshot_id) < rank.at(b.snapshot_id);
-                         });
     }
     std::sort(ids.begin(), ids.end());
     std::vector<LocationRow> locations;
     locations.reserve(ids.size());
+    std::uint64_t stored_bytes = 0;
     for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
         auto refs = cat.template contains<ObjectRefRow>(repo_keys(repo, batch));
         auto locs = cat.template find<LocationRow>(keys_of(batch));
@@ -184,11 +194,12 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                                                batch[i].hex() +
                                                (refs[i] ? ": it has no location (run fsck)"
                                                         : ": the repo does not reference it"));
+            stored_bytes += locs[i]->length;
             locations.push_back(std::move(*locs[i]));
         }
     });
-    out.commits = pack.commits.size();
-    out.snapshots = pack.snapshots.size();
+    out.commits = commit_ids.size();
+    out.snapshots = snapshot_ids.size();
     out.objects = ids.size();
 
     // ---- reuse a stored pack that is exactly the answer -----------------------------------
@@ -202,11 +213,9 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
             c->commits == out.commits && c->snapshots == out.snapshots)
             if (auto bytes = store.get(c->container)) {
                 auto stored = hub.wire().decode_pack(*bytes, opt.limits);
-                std::set<CommitId> a, b;
+                std::set<CommitId> a, b(commit_ids.begin(), commit_ids.end());
                 for (const auto& x : stored.commits)
                     a.insert(x.commit_id);
-                for (const auto& x : pack.commits)
-                    b.insert(x.commit_id);
                 // Heads a pushed pack carries are those of its own push: reuse it only if it
                 // carries none (clients then read heads from the refs) or still the current
                 // ones, so a client never reads stale heads.
@@ -222,11 +231,19 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
             }
     }
 
-    // ---- assemble: one ranged read per source ---------------------------------------------
-    out.sources_read = read_grouped(store, std::span<const LocationRow>(locations), pack);
+    // ---- assemble: one ranged read per source, a batch of sources at a time ---------------
+    std::map<std::string, CommitId> branch_heads;
     for (const auto& b : heads)
-        pack.branch_heads[b.name] = b.head;
-    out.bytes = hub.wire().encode_pack(pack);
+        branch_heads[b.name] = b.head;
+    writer.set_branch_heads(std::move(branch_heads));
+    writer.reserve(ids.size(), stored_bytes);
+    out.sources_read =
+        for_each_source(store, std::span<const LocationRow>(locations), source_batch_bytes,
+                        [&](std::span<const PackObject> objects, const auto&) {
+                            for (const auto& o : objects)
+                                writer.add(o);
+                        });
+    out.bytes = std::move(writer).finish();
 
     // ---- keep it for the next identical request -------------------------------------------
     auto key = fetch_cache_key(PackId{sha256(out.bytes)}, now);

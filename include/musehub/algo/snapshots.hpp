@@ -81,12 +81,16 @@ inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manif
     return s;
 }
 
+// At most this many snapshots are read and rebuilt per batch (see for_each_snapshot).
+inline constexpr std::size_t snapshot_batch_ids = 512;
+
 // Calls each(id, snapshot) once for every distinct id in `ids`, with the snapshot rebuilt from
 // its row (nullptr when it has no row, or a base of its chain has none). Rows are read in
-// batches of `batch_rows` ids, with one batched find per chain level; each batch is then
-// rebuilt depth-first along its chains, bases before the snapshots built on them, so only the
-// manifests of the current path are in memory at once — however many snapshots a GC or fsck
-// of a large repo walks. The calls come in that order, not in the order of `ids`.
+// batches of `batch_rows` ids (at most snapshot_batch_ids), with one batched find per chain level;
+// each batch is then rebuilt depth-first along its chains, bases before the snapshots built on
+// them, so only the manifests of the current path are in memory at once — however many snapshots a
+// GC or fsck of a large repo walks. The calls come in that order: chains in the order `ids` first
+// reaches into them, each chain base first.
 template <class Cat, class Each>
 void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t batch_rows,
                        const Limits& limits, Each&& each) {
@@ -98,7 +102,10 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             if (seen.insert(id).second)
                 distinct.push_back(id);
     }
-    for_batches(distinct, batch_rows, [&](std::span<const SnapshotId> batch) {
+    // Snapshot rows are large next to other rows (a full one is a whole manifest): a batch of
+    // them is capped, so what one batch holds stays a few megabytes in any repo.
+    const std::size_t per_batch = std::min(batch_rows, snapshot_batch_ids);
+    for_batches(distinct, per_batch, [&](std::span<const SnapshotId> batch) {
         // Every row the batch needs: its own, then its bases, level by level.
         std::unordered_map<SnapshotId, SnapshotRow> rows;
         std::vector<SnapshotId> want(batch.begin(), batch.end());
@@ -125,9 +132,30 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             else if (rows.count(*row.base))
                 dependents[*row.base].push_back(&row);
         }
-        std::sort(roots.begin(), roots.end(), [](const auto* a, const auto* b) {
-            return a->snapshot_id < b->snapshot_id; // a deterministic order of calls
-        });
+        // Trees, and the branches within one, come in the order the caller first asked for a
+        // snapshot in them: a caller that lists a history oldest first gets it so, and one
+        // that encodes each snapshot against the one before gets small deltas throughout.
+        std::unordered_map<SnapshotId, std::size_t> rank; // first position asked at or below
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            auto it = rows.find(batch[i]);
+            for (std::uint32_t links = 0; it != rows.end() && links <= snapshot_chain_limit;
+                 ++links) {
+                auto [r, fresh] = rank.try_emplace(it->first, i);
+                if (!fresh && r->second <= i)
+                    break; // so are all its bases
+                r->second = std::min(r->second, i);
+                it = it->second.base ? rows.find(*it->second.base) : rows.end();
+            }
+        }
+        auto first_asked = [&](const SnapshotRow* a, const SnapshotRow* b) {
+            auto ra = rank.find(a->snapshot_id), rb = rank.find(b->snapshot_id);
+            auto x = ra != rank.end() ? ra->second : batch.size();
+            auto y = rb != rank.end() ? rb->second : batch.size();
+            return x != y ? x < y : a->snapshot_id < b->snapshot_id; // deterministic
+        };
+        std::sort(roots.begin(), roots.end(), first_asked);
+        for (auto& [base, rows_on_it] : dependents)
+            std::sort(rows_on_it.begin(), rows_on_it.end(), first_asked);
         std::unordered_set<SnapshotId> wanted(batch.begin(), batch.end()), done;
         auto visit = [&](auto& self, const SnapshotRow& row, const Manifest* base,
                          std::uint32_t links) -> void {

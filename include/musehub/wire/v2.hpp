@@ -124,41 +124,10 @@ public:
 
     // ---- packs ------------------------------------------------------------------------------
 
-    Bytes encode_pack(const Pack& pack) const {
-        Bytes out;
-        std::size_t estimate = header_bytes + 5 * table_entry_bytes + footer_bytes + 64;
-        for (const auto& o : pack.objects)
-            estimate += object_header_bytes + o.stored.size();
-        estimate += 256 * (pack.commits.size() + pack.snapshots.size() + pack.tags.size());
-        out.reserve(estimate);
+    class PackWriter;
+    PackWriter pack_writer() const;
 
-        out.insert(out.end(), reinterpret_cast<const std::byte*>(magic.data()),
-                   reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
-        out.push_back(std::byte{version});
-        out.push_back(std::byte{5});
-        const std::size_t table = out.size();
-        out.resize(out.size() + 5 * table_entry_bytes);
-
-        auto section = [&](Section type, auto&& write) {
-            const std::size_t begin = out.size();
-            write();
-            auto* entry =
-                out.data() + table + (static_cast<std::size_t>(type) - 1) * table_entry_bytes;
-            entry[0] = std::byte{static_cast<std::uint8_t>(type)};
-            store_u64(entry + 1, begin);
-            store_u64(entry + 9, out.size() - begin);
-        };
-        section(Section::objects, [&] { write_objects(out, pack.objects); });
-        section(Section::commits, [&] { write_records(out, pack.commits); });
-        section(Section::snapshots, [&] { write_snapshots(out, pack.snapshots); });
-        section(Section::tags, [&] { write_records(out, pack.tags); });
-        section(Section::meta, [&] { write_meta(out, pack); });
-
-        auto footer = sha256(BytesView{out.data(), out.size()});
-        auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
-        out.insert(out.end(), f, f + footer.bytes.size());
-        return out;
-    }
+    Bytes encode_pack(const Pack& pack) const;
 
     // The returned pack's object bytes view `bytes`: keep it alive, or hand it to Pack::hold.
     Pack decode_pack(BytesView bytes, const Limits& limits) const {
@@ -317,34 +286,31 @@ private:
 
     // ---- encode ---------------------------------------------------------------------------
 
-    void write_objects(Bytes& out, const std::vector<PackObject>& objects) const {
-        put_u64(out, objects.size());
-        for (const auto& o : objects) {
-            if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd)
-                fail(errc::invalid_argument, "object " + o.id.hex() + " has unknown encoding " +
-                                                 std::to_string(static_cast<int>(o.encoding)));
-            if (o.encoding == Encoding::raw && o.stored.size() != o.raw_size)
-                fail(errc::invalid_argument, "object " + o.id.hex() + " declares " +
-                                                 std::to_string(o.raw_size) + " bytes but stores " +
-                                                 std::to_string(o.stored.size()));
-            Bytes compressed;
-            Encoding encoding = o.encoding;
-            BytesView stored = o.stored;
-            if (o.encoding == Encoding::raw && o.stored.size() >= options_.min_compress_bytes) {
-                compressed = zstd_compress(o.stored, options_.zstd_level);
-                if (compressed.size() < o.stored.size()) {
-                    encoding = Encoding::zstd;
-                    stored = compressed;
-                }
+    void write_object(Bytes& out, const PackObject& o) const {
+        if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd)
+            fail(errc::invalid_argument, "object " + o.id.hex() + " has unknown encoding " +
+                                             std::to_string(static_cast<int>(o.encoding)));
+        if (o.encoding == Encoding::raw && o.stored.size() != o.raw_size)
+            fail(errc::invalid_argument, "object " + o.id.hex() + " declares " +
+                                             std::to_string(o.raw_size) + " bytes but stores " +
+                                             std::to_string(o.stored.size()));
+        Bytes compressed;
+        Encoding encoding = o.encoding;
+        BytesView stored = o.stored;
+        if (o.encoding == Encoding::raw && o.stored.size() >= options_.min_compress_bytes) {
+            compressed = zstd_compress(o.stored, options_.zstd_level);
+            if (compressed.size() < o.stored.size()) {
+                encoding = Encoding::zstd;
+                stored = compressed;
             }
-            auto id = IdText::format(o.id.digest);
-            auto text = as_bytes(id);
-            out.insert(out.end(), text.begin(), text.end());
-            out.push_back(std::byte{static_cast<std::uint8_t>(encoding)});
-            put_u64(out, stored.size());
-            put_u64(out, o.raw_size);
-            out.insert(out.end(), stored.begin(), stored.end());
         }
+        auto id = IdText::format(o.id.digest);
+        auto text = as_bytes(id);
+        out.insert(out.end(), text.begin(), text.end());
+        out.push_back(std::byte{static_cast<std::uint8_t>(encoding)});
+        put_u64(out, stored.size());
+        put_u64(out, o.raw_size);
+        out.insert(out.end(), stored.begin(), stored.end());
     }
 
     // Appends `u64 length` + whatever `write` packs, then patches the length.
@@ -354,13 +320,6 @@ private:
         put_u64(out, 0);
         write();
         store_u64(out.data() + at, out.size() - at - 8);
-    }
-
-    template <class Record>
-    static void write_records(Bytes& out, const std::vector<Record>& records) {
-        put_u64(out, records.size());
-        for (const auto& r : records)
-            framed(out, [&] { detail::write_record<IdText>(out, r); });
     }
 
     static constexpr std::array<std::string_view, 6> snapshot_keys{
@@ -382,55 +341,59 @@ private:
         return s.manifest.id() == s.snapshot_id;
     }
 
-    void write_snapshots(Bytes& out, const std::vector<Snapshot>& snapshots) const {
-        put_u64(out, snapshots.size());
+    // One SNAPSHOTS record: a delta against `prev` (the record before it) when that is
+    // possible and smaller, else the full snapshot.
+    void write_snapshot(Bytes& out, const Snapshot* prev, const Snapshot& s) const {
         ManifestDelta delta;
-        for (std::size_t i = 0; i < snapshots.size(); ++i) {
-            const auto& s = snapshots[i];
-            if (i == 0 || !try_delta(snapshots[i - 1], s, delta)) {
-                framed(out, [&] { detail::write_record<IdText>(out, s); });
-                continue;
-            }
-            framed(out, [&] {
-                detail::ByteSink sink{out};
-                detail::Packer p(sink);
-                Writer w{p, sink};
-                p.pack_map(static_cast<std::uint32_t>(5 + s.extensions.size()));
-                detail::pack_str(p, "snapshot_id");
-                w.put(s.snapshot_id);
-                detail::pack_str(p, "parent_snapshot_id");
-                w.put(snapshots[i - 1].snapshot_id);
-                detail::pack_str(p, "delta_upsert");
-                p.pack_map(static_cast<std::uint32_t>(delta.upsert.size()));
-                for (const auto& e : delta.upsert)
-                    detail::pack_str(p, e.path), w.put(e.object);
-                detail::pack_str(p, "delta_remove");
-                w.put(delta.remove);
-                detail::pack_str(p, "created_at");
-                w.put(s.created_at);
-                for (const auto& [k, v] : s.extensions)
-                    detail::pack_str(p, k), w.put(v);
-            });
+        if (!prev || !try_delta(*prev, s, delta)) {
+            framed(out, [&] { detail::write_record<IdText>(out, s); });
+            return;
         }
+        framed(out, [&] {
+            detail::ByteSink sink{out};
+            detail::Packer p(sink);
+            Writer w{p, sink};
+            p.pack_map(static_cast<std::uint32_t>(5 + s.extensions.size()));
+            detail::pack_str(p, "snapshot_id");
+            w.put(s.snapshot_id);
+            detail::pack_str(p, "parent_snapshot_id");
+            w.put(prev->snapshot_id);
+            detail::pack_str(p, "delta_upsert");
+            p.pack_map(static_cast<std::uint32_t>(delta.upsert.size()));
+            for (const auto& e : delta.upsert)
+                detail::pack_str(p, e.path), w.put(e.object);
+            detail::pack_str(p, "delta_remove");
+            w.put(delta.remove);
+            detail::pack_str(p, "created_at");
+            w.put(s.created_at);
+            for (const auto& [k, v] : s.extensions)
+                detail::pack_str(p, k), w.put(v);
+        });
     }
 
-    static void write_meta(Bytes& out, const Pack& pack) {
+    // What META declares.
+    struct Counts {
+        std::uint64_t objects = 0, commits = 0, snapshots = 0, tags = 0;
+        std::map<std::string, CommitId> branch_heads;
+    };
+
+    static void write_meta(Bytes& out, const Counts& counts) {
         detail::ByteSink sink{out};
         detail::Packer p(sink);
         p.pack_map(3);
         detail::pack_str(p, "counts");
         p.pack_map(4);
         detail::pack_str(p, "objects");
-        p.pack_uint64(pack.objects.size());
+        p.pack_uint64(counts.objects);
         detail::pack_str(p, "commits");
-        p.pack_uint64(pack.commits.size());
+        p.pack_uint64(counts.commits);
         detail::pack_str(p, "snapshots");
-        p.pack_uint64(pack.snapshots.size());
+        p.pack_uint64(counts.snapshots);
         detail::pack_str(p, "tags");
-        p.pack_uint64(pack.tags.size());
+        p.pack_uint64(counts.tags);
         detail::pack_str(p, "branch_heads");
-        p.pack_map(static_cast<std::uint32_t>(pack.branch_heads.size()));
-        for (const auto& [branch, head] : pack.branch_heads)
+        p.pack_map(static_cast<std::uint32_t>(counts.branch_heads.size()));
+        for (const auto& [branch, head] : counts.branch_heads)
             detail::pack_str(p, branch), detail::pack_str(p, IdText::format(head.digest));
         detail::pack_str(p, "format");
         detail::pack_str(p, format_name);
@@ -512,11 +475,6 @@ private:
         }
         return sections;
     }
-
-    struct Counts {
-        std::uint64_t objects = 0, commits = 0, snapshots = 0, tags = 0;
-        std::map<std::string, CommitId> branch_heads;
-    };
 
     static Counts read_meta(BytesView section, const Limits& limits) {
         constexpr std::string_view what = "v2 pack META";
@@ -690,6 +648,118 @@ private:
         return s;
     }
 };
+
+// Encodes a pack piece by piece, for callers that never hold a whole Pack: fetch streams a
+// clone's snapshots and its source containers through one, so its memory is the output and
+// one source at a time, not every manifest and every source at once. Objects go straight into
+// the output; the record sections, small beside them, are gathered aside and placed after the
+// objects by finish(). Pieces may come in any order; records keep the order they came in, and
+// the same pieces always give the bytes encode_pack gives for a Pack holding them.
+class v2::PackWriter {
+public:
+    explicit PackWriter(const v2& wire) : wire_(&wire) {
+        out_.insert(out_.end(), reinterpret_cast<const std::byte*>(magic.data()),
+                    reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
+        out_.push_back(std::byte{version});
+        out_.push_back(std::byte{5});
+        out_.resize(out_.size() + 5 * table_entry_bytes);
+        objects_at_ = out_.size();
+        put_u64(out_, 0); // the object count, patched by finish()
+        for (auto* section : {&commits_, &snapshots_, &tags_})
+            put_u64(*section, 0);
+    }
+
+    // Makes room for `objects` more objects of `stored_bytes` in all, plus the record sections
+    // gathered so far: one allocation, where growth by doubling would copy the output and for a
+    // moment hold it twice.
+    void reserve(std::size_t objects, std::uint64_t stored_bytes) {
+        out_.reserve(out_.size() + objects * object_header_bytes + stored_bytes + commits_.size() +
+                     snapshots_.size() + tags_.size() + meta_estimate() + footer_bytes);
+    }
+
+    void add(const PackObject& o) {
+        wire_->write_object(out_, o);
+        ++counts_.objects;
+    }
+    void add(const Commit& c) {
+        framed(commits_, [&] { detail::write_record<IdText>(commits_, c); });
+        ++counts_.commits;
+    }
+    // Delta-encoded against the snapshot added before it, when that is smaller.
+    void add(const Snapshot& s) {
+        wire_->write_snapshot(snapshots_, prev_ ? &*prev_ : nullptr, s);
+        prev_ = s; // shares the manifest's leaves: cheap
+        ++counts_.snapshots;
+    }
+    void add(const Tag& t) {
+        framed(tags_, [&] { detail::write_record<IdText>(tags_, t); });
+        ++counts_.tags;
+    }
+    void set_branch_heads(std::map<std::string, CommitId> heads) {
+        counts_.branch_heads = std::move(heads);
+    }
+
+    Bytes finish() && {
+        store_u64(out_.data() + objects_at_, counts_.objects);
+        store_u64(commits_.data(), counts_.commits);
+        store_u64(snapshots_.data(), counts_.snapshots);
+        store_u64(tags_.data(), counts_.tags);
+        out_.reserve(out_.size() + commits_.size() + snapshots_.size() + tags_.size() +
+                     meta_estimate() + footer_bytes);
+        table(Section::objects, objects_at_, out_.size() - objects_at_);
+        for (auto [type, bytes] :
+             {std::pair{Section::commits, &commits_}, std::pair{Section::snapshots, &snapshots_},
+              std::pair{Section::tags, &tags_}}) {
+            table(type, out_.size(), bytes->size());
+            out_.insert(out_.end(), bytes->begin(), bytes->end());
+            Bytes{}.swap(*bytes);
+        }
+        const std::size_t meta_at = out_.size();
+        write_meta(out_, counts_);
+        table(Section::meta, meta_at, out_.size() - meta_at);
+        auto footer = sha256(BytesView{out_.data(), out_.size()});
+        auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
+        out_.insert(out_.end(), f, f + footer.bytes.size());
+        return std::move(out_);
+    }
+
+private:
+    void table(Section type, std::size_t offset, std::size_t length) {
+        auto* entry = out_.data() + header_bytes + index(type) * table_entry_bytes;
+        entry[0] = std::byte{static_cast<std::uint8_t>(type)};
+        store_u64(entry + 1, offset);
+        store_u64(entry + 9, length);
+    }
+    std::size_t meta_estimate() const noexcept { return 256 + 128 * counts_.branch_heads.size(); }
+
+    const v2* wire_;
+    Bytes out_, commits_, snapshots_, tags_;
+    std::size_t objects_at_ = 0;
+    Counts counts_;
+    std::optional<Snapshot> prev_;
+};
+
+inline v2::PackWriter v2::pack_writer() const {
+    return PackWriter(*this);
+}
+
+inline Bytes v2::encode_pack(const Pack& pack) const {
+    PackWriter w(*this);
+    for (const auto& c : pack.commits)
+        w.add(c);
+    for (const auto& s : pack.snapshots)
+        w.add(s);
+    for (const auto& t : pack.tags)
+        w.add(t);
+    w.set_branch_heads(pack.branch_heads);
+    std::uint64_t stored = 0;
+    for (const auto& o : pack.objects)
+        stored += o.stored.size();
+    w.reserve(pack.objects.size(), stored);
+    for (const auto& o : pack.objects)
+        w.add(o);
+    return std::move(w).finish();
+}
 
 static_assert(WireProtocol<v2>);
 
