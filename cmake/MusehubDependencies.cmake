@@ -18,6 +18,8 @@ musehub_dependency(msgpack 4)              # target msgpackc-cxx
 musehub_dependency(zstd)                   # zstd::libzstd_shared
 musehub_dependency(OpenSSL)                # OpenSSL::Crypto (EVP SHA-256, Ed25519, HMAC)
 musehub_dependency(SQLite3)                 # SQLite::SQLite3, for musehub::fs
+musehub_dependency(CURL)                    # CURL::libcurl (CMake's FindCURL), for musehub::s3
+musehub_dependency(PostgreSQL)              # PostgreSQL::PostgreSQL (libpq), for musehub::postgres
 musehub_dependency(PkgConfig)
 if(NOT TARGET PkgConfig::XXHASH)
     pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET GLOBAL libxxhash)   # no CMake config upstream

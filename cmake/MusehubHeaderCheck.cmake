@@ -3,7 +3,7 @@
 # the #pragma once / include guard), all built into one OBJECT library with our strict warnings.
 function(musehub_header_check target_name)
     set(sources)
-    foreach(lib musehub_core musehub_memory musehub_fs)
+    foreach(lib musehub_core musehub_memory musehub_fs musehub_s3 musehub_postgres)
         get_target_property(base_dirs ${lib} HEADER_DIRS)   # the FILE_SET HEADERS base dirs
         foreach(base IN LISTS base_dirs)
             file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${base} ${base}/*.hpp)

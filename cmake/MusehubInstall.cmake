@@ -13,7 +13,7 @@ endif()
 set(MUSEHUB_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/musehub)
 set(MUSEHUB_PKGCONFIG_DIR ${CMAKE_INSTALL_DATADIR}/pkgconfig)   # header-only: arch-independent
 
-install(TARGETS musehub_core musehub_memory musehub_fs musehub_all
+install(TARGETS musehub_core musehub_memory musehub_fs musehub_s3 musehub_postgres musehub_all
     EXPORT musehubTargets
     FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT musehubTargets

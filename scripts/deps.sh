@@ -3,13 +3,18 @@
 # not installed are asked for, and apt-get update runs only if there is something to install.
 set -euo pipefail
 
-# One list; append here as backends and tools arrive (sqlite, libpq, libcurl, postgresql, nodejs…).
+# One list; append here as backends and tools arrive.
 PACKAGES=(
     build-essential cmake ninja-build pkg-config git ccache clang-format
     libboost-dev librange-v3-dev libmsgpack-cxx-dev libzstd-dev libxxhash-dev libssl-dev
     catch2 libbenchmark-dev nlohmann-json3-dev
     libsqlite3-dev
+    libpq-dev libcurl4-openssl-dev
+    postgresql nodejs    # the throwaway test servers of scripts/servers.sh (PostgreSQL 15, S3 via npm)
 )
+# npm: the machine image's nodejs (NodeSource 20.x) bundles npm and Conflicts: npm, so asking apt for
+# it there fails; Debian's own nodejs (18.x, also enough for the S3 server) needs the npm package.
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -8,9 +8,14 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/unpack.hpp>
 
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <span>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace musehub::catalog {
 
@@ -66,5 +71,58 @@ constexpr bool is_indexed = [] {
             return true;
     return false;
 }();
+
+// ---- answering batched lookups from unordered result sets --------------------------------
+// A SQL catalog fetches the rows of a batch of keys (or index values) in one query, which
+// returns them in no promised order and once per distinct match; these put them back in the
+// order the concept promises: per key, per value, duplicates answered again.
+
+template <class T, class Less>
+void sort_if_needed(std::vector<T>& v, Less less) {
+    if (!std::is_sorted(v.begin(), v.end(), less))
+        std::sort(v.begin(), v.end(), less);
+}
+
+// For keys[i], the row of `found` with that key, if any (out[first + i]).
+template <Reflected Row>
+void answer_find(std::span<const Key<Row>> keys, std::vector<Row>& found,
+                 std::span<std::optional<Row>> out) {
+    auto less = [](const Row& a, const Row& b) { return key_of(a) < key_of(b); };
+    sort_if_needed(found, less);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        auto it = std::lower_bound(found.begin(), found.end(), keys[i],
+                                   [](const Row& r, const Key<Row>& k) { return key_of(r) < k; });
+        if (it != found.end() && key_of(*it) == keys[i])
+            out[i] = *it;
+    }
+}
+
+// For keys[i], whether `found` (keys that exist) holds it.
+template <Reflected Row>
+void answer_contains(std::span<const Key<Row>> keys, std::vector<Key<Row>>& found,
+                     std::vector<bool>::iterator out) {
+    sort_if_needed(found, std::less<>{});
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        out[static_cast<std::ptrdiff_t>(i)] =
+            std::binary_search(found.begin(), found.end(), keys[i]);
+}
+
+// For each value in order, the rows of `found` whose field I equals it, in key order.
+template <Reflected Row, std::size_t I>
+void answer_find_by(std::span<const Field<Row, I>> values, std::vector<Row>& found,
+                    std::vector<Row>& out) {
+    using F = Field<Row, I>;
+    sort_if_needed(found, [](const Row& a, const Row& b) {
+        return std::forward_as_tuple(field<I>(a), key_of(a)) <
+               std::forward_as_tuple(field<I>(b), key_of(b));
+    });
+    for (const auto& v : values) {
+        auto lo = std::lower_bound(found.begin(), found.end(), v,
+                                   [](const Row& r, const F& x) { return field<I>(r) < x; });
+        auto hi = std::upper_bound(lo, found.end(), v,
+                                   [](const F& x, const Row& r) { return x < field<I>(r); });
+        out.insert(out.end(), lo, hi);
+    }
+}
 
 } // namespace musehub::catalog

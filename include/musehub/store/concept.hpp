@@ -5,8 +5,6 @@
 //  - put(key, bytes): atomic visibility: a reader sees all of the new bytes or none of them,
 //    never a prefix; a put that fails leaves no partial object. Putting the same key again
 //    replaces it atomically (keys are content addresses, so in practice with equal bytes).
-//  - put_if_absent(key, bytes): exactly one of any number of concurrent writers returns true;
-//    the others return false and change nothing.
 //  - get(key): all bytes, or nullopt when absent. get_range(key, offset, length): the bytes in
 //    [offset, offset+length) clipped to the object's end (a range past the end yields fewer or
 //    zero bytes, not an error), or nullopt when absent.
@@ -34,12 +32,22 @@ template <class S>
 concept ObjectStore = requires(S& s, const S& cs, std::string_view key, BytesView data,
                                std::uint64_t offset, std::uint64_t length) {
     { s.put(key, data) } -> std::same_as<void>;
-    { s.put_if_absent(key, data) } -> std::same_as<bool>;
     { cs.get(key) } -> std::same_as<std::optional<Bytes>>;
     { cs.get_range(key, offset, length) } -> std::same_as<std::optional<Bytes>>;
     { cs.size(key) } -> std::same_as<std::optional<std::uint64_t>>;
     { s.remove(key) } -> std::same_as<void>;
     { cs.list(key) } -> std::same_as<std::vector<std::string>>;
+};
+
+// Capability: put_if_absent(key, bytes) creates the key only if it does not exist: exactly one
+// of any number of concurrent writers returns true, the others return false and change nothing.
+// No algorithm depends on it (hubs coordinate through the catalog, so a store without
+// conditional writes, like S3 and the S3-compatible servers that lack them, serves as well);
+// a filesystem gets it cheaply from link(2).
+template <class S>
+concept ExclusiveCreateStore = ObjectStore<S> &&
+    requires(S& s, std::string_view key, BytesView data) {
+    { s.put_if_absent(key, data) } -> std::same_as<bool>;
 };
 
 // Capability: the store can hand out URLs a client uses to PUT or GET bytes directly.

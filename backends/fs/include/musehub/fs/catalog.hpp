@@ -238,13 +238,6 @@ catalog::Key<Row> read_key(const sqlite::Query& q) {
     (std::make_index_sequence<catalog::table<Row>::key_size>{});
 }
 
-template <class Row>
-struct KeyLess {
-    bool operator()(const Row& a, const Row& b) const {
-        return catalog::key_of(a) < catalog::key_of(b);
-    }
-};
-
 } // namespace detail
 
 class Catalog {
@@ -269,23 +262,16 @@ public:
         std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) {
             std::vector<std::optional<Row>> out(keys.size());
             std::vector<Row> found;
-            detail::for_batches(
-                keys.size(), [&](std::size_t first, std::size_t count, std::size_t slot) {
-                    auto q = db_.query(detail::Sql<Row>::by_keys(slot, true));
-                    bind_keys<Row>(q, keys, first, count, slot);
-                    found.clear();
-                    while (q.step())
-                        found.push_back(sqlite::read_row<Row>(q));
-                    sort(found, detail::KeyLess<Row>{});
-                    for (std::size_t i = first; i < first + count; ++i) {
-                        auto it = std::lower_bound(found.begin(), found.end(), keys[i],
-                                                   [](const Row& r, const catalog::Key<Row>& k) {
-                                                       return catalog::key_of(r) < k;
-                                                   });
-                        if (it != found.end() && catalog::key_of(*it) == keys[i])
-                            out[i] = *it;
-                    }
-                });
+            detail::for_batches(keys.size(),
+                                [&](std::size_t first, std::size_t count, std::size_t slot) {
+                                    auto q = db_.query(detail::Sql<Row>::by_keys(slot, true));
+                                    bind_keys<Row>(q, keys, first, count, slot);
+                                    found.clear();
+                                    while (q.step())
+                                        found.push_back(sqlite::read_row<Row>(q));
+                                    catalog::answer_find<Row>(keys.subspan(first, count), found,
+                                                              std::span(out).subspan(first, count));
+                                });
             return out;
         }
 
@@ -300,9 +286,8 @@ public:
                     found.clear();
                     while (q.step())
                         found.push_back(detail::read_key<Row>(q));
-                    sort(found, std::less<>{});
-                    for (std::size_t i = first; i < first + count; ++i)
-                        out[i] = std::binary_search(found.begin(), found.end(), keys[i]);
+                    catalog::answer_contains<Row>(keys.subspan(first, count), found,
+                                                  out.begin() + static_cast<std::ptrdiff_t>(first));
                 });
             return out;
         }
@@ -312,32 +297,17 @@ public:
         template <catalog::Reflected Row, std::size_t I>
         requires catalog::is_indexed<Row, I> std::vector<Row>
         find_by(std::span<const catalog::Field<Row, I>> values) {
-            using F = catalog::Field<Row, I>;
-            auto less = [](const Row& a, const Row& b) {
-                return std::forward_as_tuple(catalog::field<I>(a), catalog::key_of(a)) <
-                       std::forward_as_tuple(catalog::field<I>(b), catalog::key_of(b));
-            };
             std::vector<Row> out, found;
-            detail::for_batches(values.size(), [&](std::size_t first, std::size_t count,
-                                                   std::size_t slot) {
-                auto q = db_.query(detail::Sql<Row>::template by_field<I>(slot));
-                for (std::size_t j = 0; j < detail::batch_sizes[slot]; ++j)
-                    q.bind(static_cast<int>(j + 1), values[first + std::min(j, count - 1)]);
-                found.clear();
-                while (q.step())
-                    found.push_back(sqlite::read_row<Row>(q));
-                sort(found, less);
-                for (std::size_t i = first; i < first + count; ++i) {
-                    auto lo = std::lower_bound(
-                        found.begin(), found.end(), values[i],
-                        [](const Row& r, const F& v) { return catalog::field<I>(r) < v; });
-                    auto hi =
-                        std::upper_bound(lo, found.end(), values[i], [](const F& v, const Row& r) {
-                            return v < catalog::field<I>(r);
-                        });
-                    out.insert(out.end(), lo, hi);
-                }
-            });
+            detail::for_batches(
+                values.size(), [&](std::size_t first, std::size_t count, std::size_t slot) {
+                    auto q = db_.query(detail::Sql<Row>::template by_field<I>(slot));
+                    for (std::size_t j = 0; j < detail::batch_sizes[slot]; ++j)
+                        q.bind(static_cast<int>(j + 1), values[first + std::min(j, count - 1)]);
+                    found.clear();
+                    while (q.step())
+                        found.push_back(sqlite::read_row<Row>(q));
+                    catalog::answer_find_by<Row, I>(values.subspan(first, count), found, out);
+                });
             return out;
         }
 
@@ -377,7 +347,9 @@ public:
             std::vector<Row> out;
             while (q.step())
                 out.push_back(sqlite::read_row<Row>(q));
-            sort(out, detail::KeyLess<Row>{});
+            catalog::sort_if_needed(out, [](const Row& a, const Row& b) {
+                return catalog::key_of(a) < catalog::key_of(b);
+            });
             return out;
         }
 
@@ -424,11 +396,6 @@ public:
             for (std::size_t j = 0; j < detail::batch_sizes[slot]; ++j)
                 detail::bind_tuple(q, keys[first + std::min(j, count - 1)],
                                    1 + static_cast<int>(j) * K);
-        }
-        template <class T, class Less>
-        static void sort(std::vector<T>& v, Less less) {
-            if (!std::is_sorted(v.begin(), v.end(), less))
-                std::sort(v.begin(), v.end(), less);
         }
 
         sqlite::Connection& db_;

@@ -25,13 +25,8 @@
 #include "musehub/core/error.hpp"
 #include "musehub/core/time.hpp"
 
-#include <boost/hana/accessors.hpp>
-#include <boost/hana/at.hpp>
-#include <boost/hana/core/to.hpp>
-#include <boost/hana/first.hpp>
-#include <boost/hana/length.hpp>
-#include <boost/hana/second.hpp>
-#include <boost/hana/string.hpp>
+#include "musehub/detail/reflect.hpp"
+#include "musehub/detail/sql.hpp"
 
 #include <sqlite3.h>
 
@@ -400,48 +395,13 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Reflected records as column lists
 
-template <class Row>
-inline constexpr std::size_t field_count =
-    decltype(boost::hana::length(boost::hana::accessors<Row>()))::value;
-
-// Field I of a record, by reference (const or not, as the record).
-template <std::size_t I, class Row>
-decltype(auto) member(Row& r) {
-    return boost::hana::second(
-        boost::hana::at_c<I>(boost::hana::accessors<std::remove_const_t<Row>>()))(r);
-}
-template <class Row, std::size_t I>
-using field_type = std::decay_t<decltype(member<I>(std::declval<const Row&>()))>;
-
-// "name" with embedded quotes doubled: every identifier the derived SQL uses goes through here
-// (field names like `offset` are SQL keywords).
-inline std::string quote(std::string_view name) {
-    std::string out = "\"";
-    for (char c : name) {
-        out += c;
-        if (c == '"')
-            out += '"';
-    }
-    return out + "\"";
-}
-
-// The field names of a record, in field order, as its Hana description spells them.
-template <class Row>
-std::vector<std::string> field_names() {
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::vector<std::string>{std::string(boost::hana::to<const char*>(
-            boost::hana::first(boost::hana::at_c<I>(boost::hana::accessors<Row>()))))...};
-    }
-    (std::make_index_sequence<field_count<Row>>{});
-}
-// The same, quoted as SQL identifiers: the record's column names.
-template <class Row>
-std::vector<std::string> column_names() {
-    auto names = field_names<Row>();
-    for (auto& n : names)
-        n = quote(n);
-    return names;
-}
+using musehub::detail::reflect::field_count;
+using musehub::detail::reflect::field_names;
+using musehub::detail::reflect::field_type;
+using musehub::detail::reflect::member;
+using musehub::detail::sql::column_names;
+using musehub::detail::sql::join;
+using musehub::detail::sql::quote;
 
 // `"a" TEXT NOT NULL, "b" INTEGER, …`: every field as a column definition.
 template <class Row>
@@ -457,18 +417,6 @@ std::string column_defs() {
     return out;
 }
 
-// Joins items[first, last) with `sep`, each wrapped as prefix + item + suffix.
-inline std::string join(const std::vector<std::string>& items, std::size_t first, std::size_t last,
-                        std::string_view sep, std::string_view suffix = "") {
-    std::string out;
-    for (std::size_t i = first; i < last; ++i) {
-        if (i > first)
-            out += sep;
-        out += items[i];
-        out += suffix;
-    }
-    return out;
-}
 // "?, ?, ?" (n placeholders).
 inline std::string placeholders(std::size_t n) {
     std::string out;
