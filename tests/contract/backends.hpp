@@ -7,14 +7,17 @@
 #include "fixtures/fs.hpp"
 #include "fixtures/fs_store.hpp"
 #include "fixtures/memory.hpp"
+#include "fixtures/postgres.hpp"
 #include "fixtures/sqlite.hpp"
 
 #include <tuple>
 
 namespace contract {
 
-// The reference backend, the embedded default, and the mixed instantiations that prove the
-// policies compose (fs store over the memory catalog, memory store over the SQLite catalog).
-using Backends = std::tuple<MemoryBackend, FsBackend, FsStoreBackend, SqliteBackend>;
+// The reference backend, the embedded default, the server backends, and the mixed
+// instantiations that prove the policies compose (fs store over the memory catalog, memory
+// store over the SQLite catalog, fs store over the PostgreSQL catalog).
+using Backends =
+    std::tuple<MemoryBackend, FsBackend, FsStoreBackend, SqliteBackend, FsPostgresBackend>;
 
 } // namespace contract
