@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: dependencies, Debug build (-Werror) + full ctest, ASan/UBSan build + unit and
-# contract suites, the install/consumer checks, and a smoke run of every benchmark.
+# contract suites (both against the PostgreSQL and S3 servers scripts/servers.sh starts), the
+# install/consumer checks, and a smoke run of every benchmark.
 # A failed phase does not stop the independent ones; the exit status is non-zero if any failed.
 set -euo pipefail
 
@@ -40,7 +41,11 @@ debug_build() {
     configure build/debug -DCMAKE_BUILD_TYPE=Debug -DMUSEHUB_WERROR=ON
     cmake --build build/debug -j "$jobs"
 }
-debug_ctest() { ctest --test-dir build/debug --output-on-failure --no-tests=error -j "$jobs"; }
+# The suites run against real servers: scripts/servers.sh starts a throwaway PostgreSQL and S3
+# server, exports where they are, runs the command and stops exactly what it started.
+debug_ctest() {
+    scripts/servers.sh ctest --test-dir build/debug --output-on-failure --no-tests=error -j "$jobs"
+}
 asan_build() {
     configure build/asan -DCMAKE_BUILD_TYPE=Debug -DMUSEHUB_WERROR=ON \
         -DMUSEHUB_SANITIZE=address,undefined \
@@ -49,7 +54,8 @@ asan_build() {
 }
 asan_ctest() {
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build/asan --output-on-failure --no-tests=error -j "$jobs" -L 'unit|contract'
+        scripts/servers.sh ctest --test-dir build/asan --output-on-failure --no-tests=error \
+        -j "$jobs" -L 'unit|contract'
 }
 bench_smoke() {   # proves each benchmark runs; numbers come from scripts/bench.sh
     local bench found=0

@@ -342,6 +342,10 @@ public:
             c_ = nullptr;
             throw ConnectionLost(errc::io, "postgres: connect: " + trim(message));
         }
+        // Notices and warnings are the server talking to a person; a library has none at hand,
+        // and everything that matters arrives as an error.
+        PQsetNoticeProcessor(
+            c_, [](void*, const char*) {}, nullptr);
         count();
     }
     Connection(const Connection&) = delete;
@@ -395,11 +399,12 @@ private:
         std::string text = "postgres: " + sql.substr(0, 200) + ": " + message;
         if (state)
             text += " (SQLSTATE " + std::string(state) + ")";
-        // Class 08 is a connection exception; 57P01-57P03: the server is shutting down or
-        // terminated this backend (pg_terminate_backend).
-        const bool lost =
-            broken() ||
-            (state && (std::strncmp(state, "08", 2) == 0 || std::strncmp(state, "57P0", 4) == 0));
+        // Every error the server sends carries a SQLSTATE; one without is libpq's own, about
+        // the connection ("server closed the connection unexpectedly"). Class 08 is a
+        // connection exception; 57P01-57P03: the server is shutting down or terminated this
+        // backend (pg_terminate_backend).
+        const bool lost = broken() || !state || std::strncmp(state, "08", 2) == 0 ||
+                          std::strncmp(state, "57P0", 4) == 0;
         if (lost)
             throw ConnectionLost(errc::io, text);
         fail(errc::io, text);
