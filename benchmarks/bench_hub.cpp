@@ -22,7 +22,12 @@
 //   bench_hub --xl               also XL (or MUSEHUB_BENCH_XL=1), as 10 incremental packs
 //   bench_hub --quick            S only, one repetition (what the test script's smoke phase
 //                                runs: any --benchmark_min_time=... means --quick)
-//   bench_hub --reps=N --sizes=S,L,XL --backends=memory,fs,fs-nosync
+//   bench_hub --reps=N --sizes=S,L,XL --backends=memory,fs,fs-nosync,fs-pg,s3-pg
+//
+// fs-pg (fs store + PostgreSQL catalog and queue: the mixed instantiation) and s3-pg (S3 +
+// PostgreSQL: the server pair) need the servers of scripts/servers.sh, and print the
+// PostgreSQL round trips, S3 requests and S3 bytes of each operation; by default they run
+// whenever MUSEHUB_PG_URL is set: `scripts/servers.sh build/release/benchmarks/bench_hub`.
 //
 // The fs hubs and the spilled packs live under $MUSEHUB_BENCH_DIR (default: the system temp
 // directory); it must be a real disk for the durable figures to mean anything.
@@ -37,6 +42,9 @@
 #include "musehub/fs/object_store.hpp"
 #include "musehub/hub.hpp"
 #include "musehub/memory/memory.hpp"
+#include "musehub/postgres/catalog.hpp"
+#include "musehub/postgres/job_queue.hpp"
+#include "musehub/s3/object_store.hpp"
 #include "musehub/wire/v2.hpp"
 
 #include <malloc.h>
@@ -70,9 +78,10 @@ using namespace musehub;
 using Steady = std::chrono::steady_clock;
 
 // ---- targets (the issues) ------------------------------------------------------------------
-constexpr double kTargetLPushIndexMs = 300;     // memory
-constexpr double kTargetLGcMs = 200;            // memory
-constexpr double kTargetFsLPushIndexMs = 1'000; // fs, durable
+constexpr double kTargetLPushIndexMs = 300;         // memory
+constexpr double kTargetLGcMs = 200;                // memory
+constexpr double kTargetFsLPushIndexMs = 1'000;     // fs, durable
+constexpr double kTargetServerLPushIndexMs = 3'000; // S3 + PostgreSQL on loopback
 constexpr double kTargetFsXLPushIndexMs = 5'000;
 constexpr double kTargetFsXLRssPerPack = 2; // peak RSS / pack size
 
@@ -258,18 +267,124 @@ struct FsBackends {
     Catalog catalog;
     Queue queue;
 };
+// The server backends run against the servers scripts/servers.sh starts (MUSEHUB_PG_URL and
+// the S3 variables). Each instance gets a PostgreSQL schema and an S3 key prefix of its own,
+// removed with it.
+std::string server_scratch_name() {
+    static int n = 0;
+    return "bench_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+postgres::pq::Options pg_options(const std::string& schema) {
+    const char* url = std::getenv("MUSEHUB_PG_URL");
+    if (!url || !*url)
+        throw std::runtime_error("bench_hub: MUSEHUB_PG_URL is not set: run the server backends "
+                                 "under scripts/servers.sh");
+    postgres::pq::Options o;
+    o.conninfo = url;
+    o.schema = schema;
+    return o;
+}
+// Drops its schema when the catalog and queue using it are gone.
+struct PgSchema {
+    std::string name;
+    ~PgSchema() {
+        try {
+            postgres::pq::Connection c(pg_options(""), nullptr);
+            c.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench_hub: dropping schema %s: %s\n", name.c_str(), e.what());
+        }
+    }
+};
+// The server traffic a backend has caused so far.
+struct Traffic {
+    std::uint64_t pg_round_trips = 0, s3_requests = 0, s3_bytes = 0;
+    Traffic operator-(const Traffic& o) const {
+        return {pg_round_trips - o.pg_round_trips, s3_requests - o.s3_requests,
+                s3_bytes - o.s3_bytes};
+    }
+};
+template <class B>
+Traffic traffic_of(const B& b) {
+    Traffic t;
+    if constexpr (requires { b.catalog.round_trips(); })
+        t.pg_round_trips = b.catalog.round_trips() + b.queue.round_trips();
+    if constexpr (requires { b.store.requests(); })
+        t.s3_requests = b.store.requests(), t.s3_bytes = b.store.bytes_transferred();
+    return t;
+}
+
+struct FsPgBackends { // the mixed instantiation: fs store, PostgreSQL catalog and queue
+    using Store = fs::ObjectStore;
+    using Catalog = postgres::Catalog;
+    using Queue = postgres::JobQueue;
+    explicit FsPgBackends(bool durable)
+        : store(dir.path() / "objects", Store::Options{.durable = durable}),
+          catalog(pg_options(schema.name)), queue(pg_options(schema.name)) {}
+    ScratchDir dir;
+    PgSchema schema{server_scratch_name()};
+    Store store;
+    Catalog catalog;
+    Queue queue;
+};
+struct S3PgBackends { // the server pair
+    using Store = s3::ObjectStore;
+    using Catalog = postgres::Catalog;
+    using Queue = postgres::JobQueue;
+    explicit S3PgBackends(bool)
+        : store(s3_options()), catalog(pg_options(schema.name)), queue(pg_options(schema.name)) {}
+    ~S3PgBackends() {
+        try {
+            auto keys = store.list("");
+            store.remove_many(keys);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench_hub: emptying the S3 prefix: %s\n", e.what());
+        }
+    }
+    s3::ObjectStore::Options s3_options() const {
+        auto o = s3::ObjectStore::Options::from_env();
+        o.key_prefix += schema.name + "/";
+        return o;
+    }
+    PgSchema schema{server_scratch_name()};
+    Store store;
+    Catalog catalog;
+    Queue queue;
+};
+
 template <class B>
 using HubOf = Hub<wire::v2, typename B::Store, typename B::Catalog, typename B::Queue>;
 
+enum class Kind { memory, fs, fs_nosync, fs_pg, s3_pg };
 struct BackendChoice {
     std::string name;
-    bool fs = false, durable = false;
+    Kind kind = Kind::memory;
+    bool durable() const { return kind == Kind::fs || kind == Kind::fs_pg; }
+    bool server() const { return kind == Kind::fs_pg || kind == Kind::s3_pg; }
     std::string describe() const {
-        return fs ? std::string("Hub<wire::v2, fs::ObjectStore, fs::Catalog, fs::JobQueue>") +
-                        (durable ? " (durable: fsync on every write)" : " (no fsync)")
-                  : "Hub<wire::v2, memory::ObjectStore, memory::Catalog, memory::JobQueue>";
+        switch (kind) {
+        case Kind::memory:
+            return "Hub<wire::v2, memory::ObjectStore, memory::Catalog, memory::JobQueue>";
+        case Kind::fs:
+            return "Hub<wire::v2, fs::ObjectStore, fs::Catalog, fs::JobQueue> (durable: fsync on "
+                   "every write)";
+        case Kind::fs_nosync:
+            return "Hub<wire::v2, fs::ObjectStore, fs::Catalog, fs::JobQueue> (no fsync)";
+        case Kind::fs_pg:
+            return "Hub<wire::v2, fs::ObjectStore, postgres::Catalog, postgres::JobQueue> (fs "
+                   "durable; PostgreSQL on loopback)";
+        case Kind::s3_pg:
+            return "Hub<wire::v2, s3::ObjectStore, postgres::Catalog, postgres::JobQueue> (S3 and "
+                   "PostgreSQL on loopback)";
+        }
+        return "?";
     }
 };
+const std::vector<std::pair<std::string, Kind>> kBackendNames{{"memory", Kind::memory},
+                                                              {"fs", Kind::fs},
+                                                              {"fs-nosync", Kind::fs_nosync},
+                                                              {"fs-pg", Kind::fs_pg},
+                                                              {"s3-pg", Kind::s3_pg}};
 
 struct FetchSummary {
     double ms = 0, cpu = 0;
@@ -289,6 +404,8 @@ struct Rep {
     // The high-water mark once each operation is done (it only grows: the first repetition's
     // are each operation's own peak, on top of those before it).
     double peak_push = 0, peak_clone = 0, peak_gc = 0;
+    // Server traffic of push + index (the index path), the cold clone, and the first GC.
+    Traffic push_traffic, clone_traffic, gc_traffic;
 };
 
 HubOptions hub_options() {
@@ -433,6 +550,7 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     // 1a. push + index: upload each pack to the store, run the index job inline.
     auto a = std::make_unique<B>(durable);
     HubOf<B> hub{wire::v2{}, a->store, a->catalog, a->queue, opts};
+    auto traffic = traffic_of(*a);
     for (std::size_t i = 0; i < p.encoded.size(); ++i) {
         auto bytes = load(p.encoded[i]);
         auto key = algo::container_key(PackId{sha256(bytes)}, hub.now()); // the presigned URL's key
@@ -455,6 +573,7 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
         add(rep.index_phases, r.times);
     }
     check(hub.branch_head(repo, "main") == p.head, "branch head after index");
+    rep.push_traffic = traffic_of(*a) - traffic;
 
     // 1b. the pack-push path, into a second repo of a fresh hub.
     {
@@ -478,7 +597,9 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     rep.peak_push = peak_rss_mb();
 
     // 2. clone, cold then again.
+    traffic = traffic_of(*a);
     rep.cold = fetch_once(hub, repo, p.head);
+    rep.clone_traffic = traffic_of(*a) - traffic;
     rep.warm = fetch_once(hub, repo, p.head);
     check(rep.cold.commits == p.commits && rep.cold.snapshots == p.snapshots &&
               rep.cold.objects == p.objects,
@@ -500,7 +621,9 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
         check(r.outcome == algo::PushOutcome::forced && r.head == p.middle, "force-push");
     }
     {
+        traffic = traffic_of(*a);
         auto t = measure([&] { rep.gc = hub.gc(repo); });
+        rep.gc_traffic = traffic_of(*a) - traffic;
         rep.gc_ms = t.wall;
         rep.gc_cpu = t.cpu;
     }
@@ -564,8 +687,21 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 fmt("%.0f MB", baseline).c_str());
     std::vector<Rep> reps;
     for (int i = 0; i < sc.reps; ++i)
-        reps.push_back(backend.fs ? run_rep<FsBackends>(sc, p, i == 0, backend.durable)
-                                  : run_rep<MemoryBackends>(sc, p, i == 0, false));
+        switch (backend.kind) {
+        case Kind::memory:
+            reps.push_back(run_rep<MemoryBackends>(sc, p, i == 0, false));
+            break;
+        case Kind::fs:
+        case Kind::fs_nosync:
+            reps.push_back(run_rep<FsBackends>(sc, p, i == 0, backend.durable()));
+            break;
+        case Kind::fs_pg:
+            reps.push_back(run_rep<FsPgBackends>(sc, p, i == 0, backend.durable()));
+            break;
+        case Kind::s3_pg:
+            reps.push_back(run_rep<S3PgBackends>(sc, p, i == 0, backend.durable()));
+            break;
+        }
 
     auto med = [&](auto get) {
         std::vector<double> v;
@@ -683,16 +819,31 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 fmt("%.0f MB", r0.peak_push).c_str(), r0.peak_push * 1e6 / enc,
                 fmt("%.0f MB", r0.peak_clone).c_str(), fmt("%.0f MB", r0.peak_gc).c_str());
 
+    if (backend.server()) {
+        auto line = [&](const char* what, const Traffic& t) {
+            std::printf("   %-28s %10s PostgreSQL round trips, %8s S3 requests, %s\n", what,
+                        group(t.pg_round_trips).c_str(), group(t.s3_requests).c_str(),
+                        mb(static_cast<double>(t.s3_bytes)).c_str());
+        };
+        std::printf("\n-- 5. server traffic (first repetition)\n");
+        line("push + index", r0.push_traffic);
+        line("clone (cold)", r0.clone_traffic);
+        line("GC after force-push", r0.gc_traffic);
+    }
+
     auto index_spread = spread([](const Rep& r) { return r.index_ms; });
     auto on = " (" + backend.name + ")";
-    if (sc.name == "L" && !backend.fs) {
+    if (backend.kind == Kind::s3_pg && sc.name == "L")
+        verdicts.push_back(
+            {"L push + index" + on, index_ms, kTargetServerLPushIndexMs, index_spread});
+    if (sc.name == "L" && backend.kind == Kind::memory) {
         verdicts.push_back({"L push + index" + on, index_ms, kTargetLPushIndexMs, index_spread});
         verdicts.push_back({"L GC after force-push" + on, gc_ms, kTargetLGcMs,
                             spread([](const Rep& r) { return r.gc_ms; })});
     }
-    if (backend.fs && backend.durable && sc.name == "L")
+    if (backend.kind == Kind::fs && sc.name == "L")
         verdicts.push_back({"L push + index" + on, index_ms, kTargetFsLPushIndexMs, index_spread});
-    if (backend.fs && backend.durable && sc.name == "XL") {
+    if (backend.kind == Kind::fs && sc.name == "XL") {
         verdicts.push_back(
             {"XL push + index" + on, index_ms, kTargetFsXLPushIndexMs, index_spread});
         verdicts.push_back(
@@ -744,19 +895,24 @@ Config parse(int argc, char** argv) {
             c.sizes = split_commas(std::string(a.substr(8)));
         else if (a.starts_with("--backends=")) {
             for (const auto& b : split_commas(std::string(a.substr(11)))) {
-                if (b != "memory" && b != "fs" && b != "fs-nosync") {
+                auto it = std::find_if(kBackendNames.begin(), kBackendNames.end(),
+                                       [&](const auto& n) { return n.first == b; });
+                if (it == kBackendNames.end()) {
                     std::fprintf(stderr,
-                                 "bench_hub: unknown backend '%s' (memory, fs, fs-nosync)\n",
+                                 "bench_hub: unknown backend '%s' (memory, fs, fs-nosync, fs-pg, "
+                                 "s3-pg)\n",
                                  b.c_str());
                     std::exit(2);
                 }
-                c.backends.push_back({b, b != "memory", b == "fs"});
+                c.backends.push_back({b, it->second});
             }
         } else if (a.starts_with("--benchmark_"))
             ; // Google Benchmark flags from generic runners: ignored
         else if (a == "--help" || a == "-h") {
             std::puts("usage: bench_hub [--quick] [--xl] [--reps=N] [--sizes=S,L,XL]\n"
-                      "                 [--backends=memory,fs,fs-nosync] (default: all three)\n"
+                      "                 [--backends=memory,fs,fs-nosync,fs-pg,s3-pg]\n"
+                      "  default backends: memory, fs, fs-nosync, and fs-pg and s3-pg when\n"
+                      "  MUSEHUB_PG_URL is set (run under scripts/servers.sh)\n"
                       "  default: S and L; XL with --xl or MUSEHUB_BENCH_XL=1\n"
                       "  --quick (or --benchmark_min_time=...): S only, one repetition");
             std::exit(0);
@@ -765,8 +921,11 @@ Config parse(int argc, char** argv) {
             std::exit(2);
         }
     }
-    if (c.backends.empty())
-        c.backends = {{"memory", false, false}, {"fs", true, true}, {"fs-nosync", true, false}};
+    if (c.backends.empty()) {
+        c.backends = {{"memory", Kind::memory}, {"fs", Kind::fs}, {"fs-nosync", Kind::fs_nosync}};
+        if (const char* pg = std::getenv("MUSEHUB_PG_URL"); pg && *pg)
+            c.backends.insert(c.backends.end(), {{"fs-pg", Kind::fs_pg}, {"s3-pg", Kind::s3_pg}});
+    }
     if (c.sizes.empty()) {
         if (c.quick)
             c.sizes = {"S"};

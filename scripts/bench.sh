@@ -21,7 +21,8 @@ for bench in build/release/benchmarks/bench_*; do
     [[ -f $bench && -x $bench ]] || continue
     found=1
     echo "--- $bench" | tee -a "$results"
-    "$bench" 2>&1 | tee -a "$results"
+    # Under the throwaway servers, so bench_hub also measures S3 + PostgreSQL (fs-pg, s3-pg).
+    scripts/servers.sh "$bench" 2>&1 | tee -a "$results"
 done
 [[ $found -eq 1 ]] || { echo "bench: no build/release/benchmarks/bench_* executables" >&2; exit 1; }
 echo "bench: results in $results"

@@ -63,7 +63,9 @@ bench_smoke() {   # proves each benchmark runs; numbers come from scripts/bench.
         [[ -f $bench && -x $bench ]] || continue
         found=1
         echo "--- $bench"
-        "$bench" --benchmark_min_time=0.01   # Google Benchmark 1.7: seconds, a plain number
+        # Google Benchmark 1.7: seconds, a plain number. Under the servers: bench_hub then also
+        # smoke-runs its S3 + PostgreSQL backends.
+        scripts/servers.sh "$bench" --benchmark_min_time=0.01
     done
     [[ $found -eq 1 ]] || { echo "no build/debug/benchmarks/bench_* executables" >&2; return 1; }
 }

@@ -82,10 +82,11 @@ inline std::map<std::string, std::string> expected_tree(const Client& client, co
     return tree;
 }
 
-// Every algorithm scenario, for the reference backend, the embedded default and the server
-// catalog (under the fs store: the mixed instantiation), both wires.
+// Every algorithm scenario, for the reference backend, the embedded default, the server pair
+// (S3 + PostgreSQL) and the mixed fs store + PostgreSQL catalog, both wires.
 using Setups = std::tuple<Setup<MemoryBackend, wire::v1>, Setup<MemoryBackend, wire::v2>,
                           Setup<FsBackend, wire::v1>, Setup<FsBackend, wire::v2>,
+                          Setup<S3PostgresBackend, wire::v1>, Setup<S3PostgresBackend, wire::v2>,
                           Setup<FsPostgresBackend, wire::v1>, Setup<FsPostgresBackend, wire::v2>>;
 
 template <class E>

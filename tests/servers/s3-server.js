@@ -11,8 +11,13 @@
 // Node 18/20 need NODE_OPTIONS=--openssl-legacy-provider (checked below).
 //
 // What a client must know (checked with curl; real S3 differs where marked *):
-// - SigV4 header requests need an x-amz-content-sha256 header (as S3), but a value that does not
-//   match the body is accepted (*). Anonymous requests get 403 AccessDenied (added below).
+// - SigV4 header requests need an x-amz-content-sha256 header (as S3). On a PUT of an object or
+//   a part, a value of 64 hex digits must be the SHA-256 of the body, else 400
+//   XAmzContentSHA256Mismatch and nothing is stored (added below, as S3); on other requests
+//   (DeleteObjects) it is not checked (*). A presigned request that sends the header uses its
+//   value as the payload hash of the signature (as S3: sign it, X-Amz-SignedHeaders=
+//   host;x-amz-content-sha256) and its PUT body is checked the same way. Anonymous requests get
+//   403 AccessDenied (added below).
 // - Bucket-level URLs must have no trailing slash: /bucket?list-type=2 works, /bucket/?list-type=2
 //   gets SignatureDoesNotMatch (*): the server signs the path without the slash.
 // - Range: bytes=-N (suffix) returns the first N+1 bytes (*); a multi-range answers 206 with the
@@ -28,7 +33,62 @@ const S3rver = require('@20minutes/s3rver');
 // The package has no "exports" map, so its internals can be required.
 const AWSAccount = require('@20minutes/s3rver/lib/models/account');
 const S3Error = require('@20minutes/s3rver/lib/models/error');
+const { pipeline, Transform } = require('stream');
 
+// s3rver accepts any x-amz-content-sha256; S3 hashes the body it receives and refuses one that
+// differs from a declared SHA-256, storing nothing. The object and part PUT handlers mark the
+// body stream with the declared digest (the header, or an X-Amz-Content-Sha256 query parameter,
+// which s3rver's authentication has merged into the headers), and putContent below checks it.
+const declaredSha256 = Symbol('x-amz-content-sha256');
+const objectController = require('@20minutes/s3rver/lib/controllers/object');
+for (const name of ['putObject', 'uploadPart']) {
+    const handler = objectController[name];
+    objectController[name] = async function (ctx) {
+        const declared = ctx.get('x-amz-content-sha256');
+        if (/^[0-9a-fA-F]{64}$/.test(declared)) ctx.req[declaredSha256] = declared.toLowerCase();
+        return handler.call(this, ctx);
+    };
+}
+
+// s3rver writes an object in place (truncate, then write), so a reader racing a PUT sees a
+// prefix of the new bytes; S3 makes a PUT visible whole or not at all. Write to a temporary file
+// beside it and rename(2) it over the object, so a GET opens the old file or the new one; and
+// when the body was declared with a SHA-256 it does not have, rename nothing: the old object (or
+// none) stays.
+const FilesystemStore = require('@20minutes/s3rver/lib/stores/filesystem');
+const putContent = FilesystemStore.prototype.putContent;
+FilesystemStore.prototype.putContent = async function (objectPath, content) {
+    const tmp = `${objectPath}.tmp-${crypto.randomBytes(8).toString('hex')}`;
+    const declared = content && content[declaredSha256];
+    const hash = declared ? crypto.createHash('sha256') : null;
+    if (hash) { // content is the request: a stream
+        const hashing = new Transform({
+            transform(chunk, encoding, callback) {
+                hash.update(chunk);
+                callback(null, chunk);
+            },
+        });
+        pipeline(content, hashing, () => {}); // an error of either ends the other
+        content = hashing;
+    }
+    try {
+        const result = await putContent.call(this, tmp, content);
+        const computed = hash && hash.digest('hex');
+        if (hash && computed !== declared) {
+            const err = new S3Error('XAmzContentSHA256Mismatch',
+                'The provided x-amz-content-sha256 header does not match what was computed.',
+                { ClientComputedContentSHA256: declared, S3ComputedContentSHA256: computed });
+            err.status = 400; // s3rver's table lacks the code: it would answer 500
+            err.expose = true;
+            throw err;
+        }
+        await fs.promises.rename(tmp, objectPath);
+        return result;
+    } catch (err) {
+        await fs.promises.rm(tmp, { force: true });
+        throw err;
+    }
+};
 const [dir, port = '0', bucket = 'musehub-test'] = process.argv.slice(2);
 if (!dir) {
     console.error('usage: node s3-server.js DATA_DIR [PORT] [BUCKET]');

@@ -3,9 +3,11 @@
 // store, and only their proof comes through the hub.
 //
 //   presign -> the client names the objects it will upload and their sizes; the hub answers a
-//              PUT URL for each one it lacks, for a fresh loose-object key it chooses
-//              (keys::fanned("objects", id, "-" + nonce())), and lists the ones it has. No rows.
-//   upload  -> the client PUTs each object's raw bytes to its URL, outside the hub.
+//              PUT URL (and the headers to send with it) for each one it lacks, for a fresh
+//              loose-object key it chooses (keys::fanned("objects", id, "-" + nonce())), and
+//              lists the ones it has. No rows but the pending-upload ones GC sweeps.
+//   upload  -> the client PUTs each object's raw bytes to its URL with those headers, outside
+//              the hub.
 //   confirm -> the hub proves each uploaded key: it is a loose-object key for the id it is
 //              confirmed under, its bytes exist, are within the limits and hash to that id. Only
 //              proven objects get rows (container, object, location, and a ref for the repo),
@@ -15,9 +17,12 @@
 //              finds the confirmed objects registered with their bytes present.
 //
 // The hub keeps no state between presign and confirm: a key's shape ties it to its object, and
-// only the hub can sign a URL that writes to it. Uploads are write-once (a presigned PUT never
-// replaces bytes), so bytes proven here cannot be swapped afterwards through a still-valid URL.
-// Loose keys are unique per presign, so a key GC has retired is never written again.
+// only the hub can sign a URL that writes to it. Each URL is bound to its object's content (the
+// object id is the SHA-256 of its bytes, and presign_put signs it: store/concept.hpp), so the
+// store refuses any other bytes through it: once bytes are proven here, a still-valid URL can
+// only write the same bytes again, never swap them, and no conditional write is needed (S3
+// has none to rely on). Loose keys are unique per presign, so a key GC has retired is never
+// written again by another upload.
 
 #include "musehub/algo/push.hpp"
 #include "musehub/store/batch.hpp"
@@ -43,6 +48,7 @@ struct PresignedUpload {
     ObjectId id;
     std::string key; // where the bytes go; confirm names it
     std::string url; // where the client PUTs them
+    std::vector<std::pair<std::string, std::string>> headers; // sent with the PUT, as given
 };
 struct PresignResult {
     std::vector<PresignedUpload> uploads;  // one per distinct object the hub lacks
@@ -78,9 +84,9 @@ inline bool is_loose_key_for(const ObjectId& id, std::string_view key) {
 inline constexpr std::uint64_t confirm_read_budget = 64ull << 20;
 } // namespace detail
 
-// Presigned PUT URLs for the objects of `items` the hub lacks. Refuses, before anything else,
-// more objects than limits.max_objects and any object declared over limits.max_object_bytes
-// (errc::oversized, naming it). Writes nothing.
+// Presigned PUT URLs for the objects of `items` the hub lacks, each able to write only its
+// object's bytes. Refuses, before anything else, more objects than limits.max_objects and any
+// object declared over limits.max_object_bytes (errc::oversized, naming it). Writes nothing.
 template <PresigningHub H>
 PresignResult presign(H& hub, const std::string& repo, std::span<const PresignItem> items,
                       std::uint32_t expiry_seconds = 3600) {
@@ -115,8 +121,9 @@ PresignResult presign(H& hub, const std::string& repo, std::span<const PresignIt
                 continue;
             }
             auto key = keys::fanned("objects", batch[i].digest, "-" + nonce());
-            auto url = hub.store().presign_put(key, expiry_seconds);
-            r.uploads.push_back({batch[i], std::move(key), std::move(url)});
+            auto put = hub.store().presign_put(key, batch[i].digest, expiry_seconds);
+            r.uploads.push_back(
+                {batch[i], std::move(key), std::move(put.url), std::move(put.headers)});
         }
     });
     // Remember what was handed out, so GC can sweep uploads nobody ever confirms.

@@ -5,19 +5,26 @@
 //
 // It is also a PresigningStore, playing the part S3 presigned URLs play for the S3 store:
 //
-//     memory:///<key>?X-Expires=<unix seconds>&X-Method=PUT&X-Signature=<hex>
+//     memory:///<key>?X-Content-SHA256=<hex>&X-Expires=<t>&X-Method=PUT&X-Signature=<hex>
+//     memory:///<key>?X-Expires=<t>&X-Method=GET&X-Signature=<hex>
 //
-// where the key is percent-encoded (unreserved characters and '/' stay as they are) and the
-// signature is HMAC-SHA256(secret, method + "\n" + key + "\n" + expires), in lowercase hex.
-// The secret is 32 random bytes unless the constructor is given one (stores that must honour
-// each other's URLs share it). put_presigned / get_presigned are what a client's HTTP PUT or
-// GET to that URL would do: they check the URL's shape, its signature (constant time), its
-// method and its expiry, and refuse with errc::invalid_argument naming which of them failed.
-// A presigned PUT never replaces bytes: a retried upload of the same bytes is a no-op, other
-// bytes are refused with errc::conflict, so bytes the hub has verified cannot be swapped
-// underneath it while the URL is still valid.
+// where <t> is the expiry in unix seconds, the key is percent-encoded (unreserved characters
+// and '/' stay as they are), a PUT URL carries the SHA-256 of the only bytes it may write (64
+// lowercase hex digits; a GET URL has none), and the signature is HMAC-SHA256(secret, method +
+// "\n" + key + "\n" + expires + "\n" + content SHA-256 or ""), in lowercase hex. The secret is 32
+// random bytes unless the constructor is given one (stores that must honour each other's URLs
+// share it). The URL says everything: presign_put's PresignedPut has no headers.
+//
+// put_presigned / get_presigned are what a client's HTTP PUT or GET to that URL would do: they
+// check the URL's shape, its signature (constant time), its method and its expiry, and refuse
+// with errc::invalid_argument naming which of them failed ("malformed presigned URL", "signature
+// does not match", "expired at"). put_presigned then hashes the bytes and refuses bytes that are
+// not the URL's content with errc::hash_mismatch, storing nothing; the right bytes are put (again:
+// a retried upload rewrites the same bytes). So bytes the hub has verified cannot be swapped
+// underneath it while the URL is still valid, as with S3 (store/concept.hpp).
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/sha256.hpp"
 #include "musehub/core/time.hpp"
 #include "musehub/store/concept.hpp"
 
@@ -110,28 +117,28 @@ public:
 
     // ---- presigned URLs ----------------------------------------------------------------------
 
-    std::string presign_put(std::string_view key, std::uint32_t expiry_seconds) const {
-        return presign("PUT", key, expiry_seconds);
+    PresignedPut presign_put(std::string_view key, const Digest& content_sha256,
+                             std::uint32_t expiry_seconds) const {
+        return {presign("PUT", key, expiry_seconds, content_sha256.hex()), {}};
     }
     std::string presign_get(std::string_view key, std::uint32_t expiry_seconds) const {
-        return presign("GET", key, expiry_seconds);
+        return presign("GET", key, expiry_seconds, {});
     }
 
     // What an HTTP PUT of `data` to a presigned URL does.
     void put_presigned(std::string_view url, BytesView data) {
-        auto key = check(url, "PUT");
-        if (put_if_absent(key, data))
-            return;
-        auto existing = find(key);
-        if (existing && equal_bytes(*existing, data))
-            return; // a retried upload of the same bytes
-        fail(errc::conflict, "presigned upload refused: key '" + key +
-                                 "' already holds other bytes (presigned PUTs never replace)");
+        auto grant = check(url, "PUT");
+        if (auto got = sha256(data); got != grant.content)
+            fail(errc::hash_mismatch, "presigned upload refused: the bytes hash to " + got.hex() +
+                                          ", not to " + grant.content.hex() +
+                                          ", the content the URL was signed for (key '" +
+                                          grant.key + "')");
+        put(grant.key, data);
     }
 
     // What an HTTP GET of a presigned URL does: the bytes, or nullopt when the key is absent.
     std::optional<Bytes> get_presigned(std::string_view url) const {
-        return get(check(url, "GET"));
+        return get(check(url, "GET").key);
     }
 
 private:
@@ -147,11 +154,13 @@ private:
         return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
     }
 
-    std::string signature(std::string_view method, std::string_view key,
-                          std::string_view expires) const {
+    // The last two fields hold no '\n', so the message is unambiguous whatever the key holds.
+    std::string signature(std::string_view method, std::string_view key, std::string_view expires,
+                          std::string_view content_sha256) const {
         std::string message;
-        message.reserve(method.size() + key.size() + expires.size() + 2);
+        message.reserve(method.size() + key.size() + expires.size() + content_sha256.size() + 3);
         message.append(method).append("\n").append(key).append("\n").append(expires);
+        message.append("\n").append(content_sha256);
         std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
         unsigned int n = 0;
         if (!HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
@@ -168,8 +177,9 @@ private:
         return hex;
     }
 
-    std::string presign(std::string_view method, std::string_view key,
-                        std::uint32_t expiry_seconds) const {
+    // content_sha256: the hex digest a PUT URL is bound to, empty for a GET URL.
+    std::string presign(std::string_view method, std::string_view key, std::uint32_t expiry_seconds,
+                        std::string_view content_sha256) const {
         if (key.empty())
             fail(errc::invalid_argument, "cannot presign an empty key");
         if (expiry_seconds == 0 || expiry_seconds > max_presign_expiry_seconds)
@@ -189,12 +199,15 @@ private:
             else
                 url.append({'%', digits[u >> 4], digits[u & 15]});
         }
-        url.append("?X-Expires=")
+        url += '?';
+        if (!content_sha256.empty())
+            url.append("X-Content-SHA256=").append(content_sha256).append("&");
+        url.append("X-Expires=")
             .append(expires)
             .append("&X-Method=")
             .append(method)
             .append("&X-Signature=")
-            .append(signature(method, key, expires));
+            .append(signature(method, key, expires, content_sha256));
         return url;
     }
 
@@ -202,8 +215,14 @@ private:
         fail(errc::invalid_argument, "malformed presigned URL: " + why);
     }
 
-    // Checks a presigned URL for `method` and returns the key it grants.
-    std::string check(std::string_view url, std::string_view method) const {
+    // What a presigned URL grants: a key, and for a PUT the only content it may write.
+    struct Grant {
+        std::string key;
+        Digest content;
+    };
+
+    // Checks a presigned URL for `method` and returns what it grants.
+    Grant check(std::string_view url, std::string_view method) const {
         if (!url.starts_with(url_scheme))
             malformed("it does not start with '" + std::string(url_scheme) + "'");
         url.remove_prefix(url_scheme.size());
@@ -236,7 +255,7 @@ private:
         }
         if (key.empty())
             malformed("it names no key");
-        std::optional<std::string_view> expires, signed_method, sig;
+        std::optional<std::string_view> content, expires, signed_method, sig;
         auto query = url.substr(q + 1);
         while (true) {
             auto amp = query.find('&');
@@ -245,10 +264,11 @@ private:
             if (eq == std::string_view::npos)
                 malformed("query parameter without '='");
             auto name = param.substr(0, eq), value = param.substr(eq + 1);
-            auto* slot = name == "X-Expires"     ? &expires
-                         : name == "X-Method"    ? &signed_method
-                         : name == "X-Signature" ? &sig
-                                                 : nullptr;
+            auto* slot = name == "X-Content-SHA256" ? &content
+                         : name == "X-Expires"      ? &expires
+                         : name == "X-Method"       ? &signed_method
+                         : name == "X-Signature"    ? &sig
+                                                    : nullptr;
             if (!slot)
                 malformed("unknown query parameter '" + std::string(name.substr(0, 40)) + "'");
             if (*slot)
@@ -261,15 +281,27 @@ private:
         if (!expires || !signed_method || !sig)
             malformed("it needs X-Expires, X-Method and X-Signature");
         // The signature first: nothing else a URL says is believed until it verifies.
-        auto expected = signature(*signed_method, key, *expires);
+        auto expected = signature(*signed_method, key, *expires, content.value_or(""));
         if (sig->size() != expected.size() ||
             CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
             fail(errc::invalid_argument,
-                 "presigned URL signature does not match (key '" + key + "')");
+                 "presigned URL signature does not match: the URL was changed after it was "
+                 "signed, or not signed by this store (key '" +
+                     key + "')");
         if (*signed_method != method)
-            fail(errc::invalid_argument, "presigned URL is for " + std::string(*signed_method) +
-                                             ", not " + std::string(method) + " (key '" + key +
-                                             "')");
+            fail(errc::invalid_argument,
+                 "presigned URL signature does not match: it was signed for " +
+                     std::string(*signed_method) + ", not " + std::string(method) + " (key '" +
+                     key + "')");
+        Grant grant{key, {}};
+        if (method == "PUT") { // only a signer bug gets past the signature without it
+            if (!content)
+                malformed("a PUT URL needs X-Content-SHA256");
+            auto digest = Digest::try_from_hex(*content);
+            if (!digest)
+                malformed("X-Content-SHA256 is not 64 lowercase hex digits");
+            grant.content = *digest;
+        }
         std::int64_t at = 0;
         auto [end, ec] = std::from_chars(expires->data(), expires->data() + expires->size(), at);
         if (ec != std::errc{} || end != expires->data() + expires->size())
@@ -278,7 +310,7 @@ private:
             fail(errc::invalid_argument, "presigned URL expired at " + std::to_string(at) +
                                              " (unix seconds; now " + std::to_string(now) +
                                              ", key '" + key + "')");
-        return key;
+        return grant;
     }
 
     std::shared_ptr<const Bytes> find(std::string_view key) const {

@@ -182,6 +182,9 @@ public:
         return out;
     }
 
+    // Round trips to the server so far (benchmarks report them).
+    std::uint64_t round_trips() const noexcept { return pool_.round_trips(); }
+
 private:
     static constexpr std::size_t field_count = musehub::detail::reflect::field_count<Job>;
 

@@ -414,12 +414,24 @@ inline std::string authorization(std::string_view method, std::string_view canon
 }
 
 // A presigned URL: query authentication with X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
-// X-Amz-Expires, X-Amz-SignedHeaders=host, X-Amz-Security-Token for temporary credentials, and
-// the X-Amz-Signature last; the payload is UNSIGNED-PAYLOAD. `extra_query` parameters (e.g.
-// response-content-disposition) are signed too. Expiry: 1 to 604800 seconds.
+// X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token for temporary credentials, and the
+// X-Amz-Signature last. `extra_query` parameters (e.g. response-content-disposition) are signed
+// too. Expiry: 1 to 604800 seconds.
+//
+// `headers` are headers the client must send with the request, exactly: they are signed beside
+// host (X-Amz-SignedHeaders=host;<their lowercase names>), so S3 refuses the request when one is
+// missing or has another value (SignatureDoesNotMatch). The canonical request's hashed payload
+// is UNSIGNED-PAYLOAD, unless `headers` has x-amz-content-sha256: then it is that header's
+// value, which is what S3 uses when a presigned request carries the header (as for a
+// header-signed one), and S3 also hashes the body it receives and refuses one that differs
+// (400 XAmzContentSHA256Mismatch), storing nothing. A URL signed so can only PUT those bytes.
+// Refused with errc::invalid_argument: a header named host (presign signs the target's) or
+// named twice, a name that is not letters, digits and '-', a value with a control character,
+// and an x-amz-content-sha256 that is not 64 lowercase hex digits.
 inline std::string presign(std::string_view method, const Target& target, const Credentials& creds,
                            std::string_view region, std::chrono::system_clock::time_point now,
-                           std::uint32_t expiry_seconds, const Params& extra_query = {}) {
+                           std::uint32_t expiry_seconds, const Params& extra_query = {},
+                           const Params& headers = {}) {
     if (expiry_seconds < 1 || expiry_seconds > max_presign_expiry)
         fail(errc::invalid_argument, "presigned URL expiry " + std::to_string(expiry_seconds) +
                                          " s is outside 1.." + std::to_string(max_presign_expiry) +
@@ -438,27 +450,56 @@ inline std::string presign(std::string_view method, const Target& target, const 
                 fail(errc::invalid_argument,
                      "extra query parameter '" + name + "' is one presign() sets itself");
     }
+    Params signed_hs{{"host", target.host}};
+    std::string payload_hash(unsigned_payload);
+    for (const auto& [name, value] : headers) {
+        auto n = detail::lowercase(name);
+        if (n.empty() || !std::all_of(n.begin(), n.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            }))
+            fail(errc::invalid_argument,
+                 "presigned header name '" + name.substr(0, 80) + "' is not letters, digits, '-'");
+        if (std::any_of(value.begin(), value.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+            fail(errc::invalid_argument,
+                 "presigned header '" + name + "' has a control character in its value");
+        for (const auto& h : signed_hs)
+            if (detail::lowercase(h.first) == n)
+                fail(errc::invalid_argument,
+                     "presigned header '" + name +
+                         (n == "host" ? "' is the target's, which presign() signs itself"
+                                      : "' is named twice"));
+        if (n == "x-amz-content-sha256") {
+            if (!Digest::is_hex(value))
+                fail(errc::invalid_argument, "presigned x-amz-content-sha256 '" +
+                                                 value.substr(0, 80) +
+                                                 "' is not 64 lowercase hex digits");
+            payload_hash = value;
+        }
+        signed_hs.emplace_back(name, value);
+    }
     q.emplace_back("X-Amz-Algorithm", std::string(algorithm));
     q.emplace_back("X-Amz-Credential", creds.access_key_id + "/" + scope);
     q.emplace_back("X-Amz-Date", t.date_time);
     q.emplace_back("X-Amz-Expires", std::to_string(expiry_seconds));
-    q.emplace_back("X-Amz-SignedHeaders", "host");
+    q.emplace_back("X-Amz-SignedHeaders", signed_headers(signed_hs));
     if (creds.session_token)
         q.emplace_back("X-Amz-Security-Token", *creds.session_token);
     auto query = canonical_query(q);
-    auto creq = canonical_request(method, target.canonical_uri, query, {{"host", target.host}},
-                                  unsigned_payload);
+    auto creq = canonical_request(method, target.canonical_uri, query, signed_hs, payload_hash);
     auto sig = signature(derive_signing_key(creds.secret_access_key, t.date, region),
                          string_to_sign(t.date_time, scope, creq));
     return target.url() + "?" + query + "&X-Amz-Signature=" + sig;
 }
 
-// Presigned URL for one object of the endpoint's bucket (what presign_put/presign_get serve).
+// Presigned URL for one object of the endpoint's bucket (what presign_put/presign_get serve),
+// for a client that sends `headers` (see presign()).
 inline std::string presign_object(std::string_view method, const Endpoint& ep, std::string_view key,
                                   const Credentials& creds,
                                   std::chrono::system_clock::time_point now,
-                                  std::uint32_t expiry_seconds) {
-    return presign(method, object_target(ep, key), creds, ep.region, now, expiry_seconds);
+                                  std::uint32_t expiry_seconds, const Params& headers = {}) {
+    return presign(method, object_target(ep, key), creds, ep.region, now, expiry_seconds, {},
+                   headers);
 }
 
 // The canonical query of a ListObjectsV2 request, ready to follow '?' for CURLOPT_AWS_SIGV4:
