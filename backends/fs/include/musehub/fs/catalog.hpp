@@ -46,6 +46,7 @@
 #include "musehub/catalog/concept.hpp"
 #include "musehub/catalog/row.hpp"
 #include "musehub/catalog/schema.hpp"
+#include "musehub/catalog/tx_operations.hpp"
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/error.hpp"
 #include "musehub/fs/sqlite.hpp"
@@ -240,7 +241,7 @@ catalog::Key<Row> read_key(const sqlite::Query& q) {
 
 } // namespace detail
 
-class Catalog {
+class Catalog : public catalog::TxOperations<Catalog> {
 public:
     using Options = sqlite::Options;
 
@@ -433,71 +434,9 @@ public:
 
     const std::filesystem::path& file() const noexcept { return file_; }
 
-    template <catalog::Reflected Row>
-    std::size_t insert(std::span<const Row> rows) {
-        if (rows.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.insert(rows); });
-    }
-    template <catalog::Reflected Row>
-    void upsert(std::span<const Row> rows) {
-        if (rows.empty())
-            return;
-        write([&](Tx& tx) {
-            tx.upsert(rows);
-            return 0;
-        });
-    }
-    template <catalog::Reflected Row>
-    std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) const {
-        if (keys.empty())
-            return {};
-        return read([&](Tx& tx) { return tx.template find<Row>(keys); });
-    }
-    template <catalog::Reflected Row>
-    std::vector<bool> contains(std::span<const catalog::Key<Row>> keys) const {
-        if (keys.empty())
-            return {};
-        return read([&](Tx& tx) { return tx.template contains<Row>(keys); });
-    }
-    template <catalog::Reflected Row, std::size_t I>
-    requires catalog::is_indexed<Row, I> std::vector<Row>
-    find_by(std::span<const catalog::Field<Row, I>> values)
-    const {
-        if (values.empty())
-            return {};
-        return read([&](Tx& tx) { return tx.template find_by<Row, I>(values); });
-    }
-    template <catalog::Reflected Row>
-    std::size_t erase(std::span<const catalog::Key<Row>> keys) {
-        if (keys.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.template erase<Row>(keys); });
-    }
-    template <catalog::Reflected Row>
-    std::size_t erase_exact(std::span<const Row> rows) {
-        if (rows.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.erase_exact(rows); });
-    }
-    template <catalog::Reflected Row, class Prefix>
-    std::vector<Row> scan(const Prefix& prefix) const {
-        return read([&](Tx& tx) { return tx.template scan<Row>(prefix); });
-    }
-    template <catalog::Reflected Row>
-    bool compare_and_swap(const catalog::Key<Row>& key, const std::optional<Row>& expected,
-                          const std::optional<Row>& desired) {
-        return write(
-            [&](Tx& tx) { return tx.template compare_and_swap<Row>(key, expected, desired); });
-    }
-
-    // fn(tx) as one write transaction: all of its effects, or none of them if it throws.
-    template <class Fn>
-    std::invoke_result_t<Fn&, Tx&> transact(Fn&& fn) {
-        return run(sqlite::Transaction::write, fn);
-    }
-
 private:
+    friend class catalog::TxOperations<Catalog>;
+
     template <class Fn>
     std::invoke_result_t<Fn&, Tx&> read(Fn&& fn) const {
         return run(sqlite::Transaction::read, fn);

@@ -64,18 +64,9 @@ struct Options {
 // ---------------------------------------------------------------------------------------------
 // Column types
 
-template <class T>
-inline constexpr bool dependent_false = false;
-
-template <class T>
-inline constexpr bool is_id = false;
-template <class Tag>
-inline constexpr bool is_id<Id<Tag>> = true;
-
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
+using musehub::detail::sql::dependent_false;
+using musehub::detail::sql::is_id;
+using musehub::detail::sql::is_optional;
 
 // The declared SQL type of a column holding T.
 template <class T>
@@ -92,26 +83,8 @@ constexpr std::string_view sql_type() {
         static_assert(dependent_false<T>, "musehub::fs::sqlite: no column mapping for this type");
 }
 
-template <class T>
-std::int64_t to_integer(const T& v) {
-    if constexpr (std::is_same_v<T, TimePoint>)
-        return static_cast<std::int64_t>(v.time_since_epoch().count());
-    else if constexpr (std::is_enum_v<T>)
-        return static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(v));
-    else
-        return static_cast<std::int64_t>(v); // uint64: modular (bit-cast) in C++20
-}
-template <class T>
-T from_integer(std::int64_t v) {
-    if constexpr (std::is_same_v<T, TimePoint>)
-        return TimePoint{std::chrono::milliseconds{v}};
-    else if constexpr (std::is_same_v<T, bool>)
-        return v != 0;
-    else if constexpr (std::is_enum_v<T>)
-        return static_cast<T>(static_cast<std::underlying_type_t<T>>(v));
-    else
-        return static_cast<T>(v);
-}
+using musehub::detail::sql::from_int64;
+using musehub::detail::sql::to_int64;
 
 // ---------------------------------------------------------------------------------------------
 // Statements
@@ -183,7 +156,7 @@ public:
                 return d;
         } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T> ||
                              std::is_same_v<T, TimePoint>)
-            return from_integer<T>(sqlite3_column_int64(s_, i));
+            return from_int64<T>(sqlite3_column_int64(s_, i));
         else
             static_assert(dependent_false<T>, "musehub::fs::sqlite: no column mapping");
     }
@@ -214,7 +187,7 @@ private:
             return bind_blob(i, v.digest.bytes.data(), v.digest.bytes.size());
         else if constexpr (std::is_integral_v<T> || std::is_enum_v<T> ||
                            std::is_same_v<T, TimePoint>)
-            return sqlite3_bind_int64(s_, i, to_integer(v));
+            return sqlite3_bind_int64(s_, i, to_int64(v));
         else
             static_assert(dependent_false<T>, "musehub::fs::sqlite: no parameter mapping");
     }

@@ -46,6 +46,7 @@
 #include "musehub/catalog/concept.hpp"
 #include "musehub/catalog/row.hpp"
 #include "musehub/catalog/schema.hpp"
+#include "musehub/catalog/tx_operations.hpp"
 #include "musehub/core/error.hpp"
 #include "musehub/detail/reflect.hpp"
 #include "musehub/detail/sql.hpp"
@@ -299,7 +300,7 @@ struct Sql {
 
 } // namespace detail
 
-class Catalog {
+class Catalog : public catalog::TxOperations<Catalog> {
 public:
     using Options = pq::Options;
 
@@ -462,71 +463,14 @@ public:
     Catalog(const Catalog&) = delete;
     Catalog& operator=(const Catalog&) = delete;
 
-    template <catalog::Reflected Row>
-    std::size_t insert(std::span<const Row> rows) {
-        if (rows.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.insert(rows); });
-    }
-    template <catalog::Reflected Row>
-    void upsert(std::span<const Row> rows) {
-        if (rows.empty())
-            return;
-        write([&](Tx& tx) {
-            tx.upsert(rows);
-            return 0;
-        });
-    }
-    template <catalog::Reflected Row>
-    std::vector<std::optional<Row>> find(std::span<const catalog::Key<Row>> keys) const {
-        return read([&](Tx& tx) { return tx.template find<Row>(keys); });
-    }
-    template <catalog::Reflected Row>
-    std::vector<bool> contains(std::span<const catalog::Key<Row>> keys) const {
-        return read([&](Tx& tx) { return tx.template contains<Row>(keys); });
-    }
-    template <catalog::Reflected Row, std::size_t I>
-    requires catalog::is_indexed<Row, I> std::vector<Row>
-    find_by(std::span<const catalog::Field<Row, I>> values)
-    const {
-        return read([&](Tx& tx) { return tx.template find_by<Row, I>(values); });
-    }
-    template <catalog::Reflected Row>
-    std::size_t erase(std::span<const catalog::Key<Row>> keys) {
-        if (keys.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.template erase<Row>(keys); });
-    }
-    template <catalog::Reflected Row>
-    std::size_t erase_exact(std::span<const Row> rows) {
-        if (rows.empty())
-            return 0;
-        return write([&](Tx& tx) { return tx.erase_exact(rows); });
-    }
-    template <catalog::Reflected Row, class Prefix>
-    std::vector<Row> scan(const Prefix& prefix) const {
-        return read([&](Tx& tx) { return tx.template scan<Row>(prefix); });
-    }
-    template <catalog::Reflected Row>
-    bool compare_and_swap(const catalog::Key<Row>& key, const std::optional<Row>& expected,
-                          const std::optional<Row>& desired) {
-        return write(
-            [&](Tx& tx) { return tx.template compare_and_swap<Row>(key, expected, desired); });
-    }
-
-    // fn(tx) as one write transaction: all of its effects, or none of them if it throws. Run
-    // again from the start on a new connection if the session is lost before it commits.
-    template <class Fn>
-    std::invoke_result_t<Fn&, Tx&> transact(Fn&& fn) {
-        return write(fn);
-    }
-
     // Round trips to the server so far (tests count them per push).
     std::uint64_t round_trips() const noexcept { return pool_.round_trips(); }
     // The server processes behind the pool's open connections (tests terminate them).
     std::vector<int> backend_pids() const { return pool_.backend_pids(); }
 
 private:
+    friend class catalog::TxOperations<Catalog>;
+
     // One statement, no transaction of its own: it is atomic, and reads take no lock.
     template <class Fn>
     std::invoke_result_t<Fn&, Tx&> read(Fn&& fn) const {

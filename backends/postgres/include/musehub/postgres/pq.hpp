@@ -24,6 +24,7 @@
 #include "musehub/core/digest.hpp"
 #include "musehub/core/error.hpp"
 #include "musehub/core/time.hpp"
+#include "musehub/detail/sql.hpp"
 
 #include <libpq-fe.h>
 
@@ -67,16 +68,9 @@ struct ConnectionLost : error {
 // ---------------------------------------------------------------------------------------------
 // Types
 
-template <class T>
-inline constexpr bool dependent_false = false;
-template <class T>
-inline constexpr bool is_id = false;
-template <class Tag>
-inline constexpr bool is_id<Id<Tag>> = true;
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
+using musehub::detail::sql::dependent_false;
+using musehub::detail::sql::is_id;
+using musehub::detail::sql::is_optional;
 
 struct TypeInfo {
     Oid oid;         // the value's type
@@ -119,26 +113,8 @@ inline std::uint64_t get_be(const char* p, int n) noexcept {
     return v;
 }
 
-template <class T>
-std::int64_t to_int64(const T& v) {
-    if constexpr (std::is_same_v<T, TimePoint>)
-        return static_cast<std::int64_t>(v.time_since_epoch().count());
-    else if constexpr (std::is_enum_v<T>)
-        return static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(v));
-    else
-        return static_cast<std::int64_t>(v); // uint64: modular (bit-cast) in C++20
-}
-template <class T>
-T from_int64(std::int64_t v) {
-    if constexpr (std::is_same_v<T, TimePoint>)
-        return TimePoint{std::chrono::milliseconds{v}};
-    else if constexpr (std::is_same_v<T, bool>)
-        return v != 0;
-    else if constexpr (std::is_enum_v<T>)
-        return static_cast<T>(static_cast<std::underlying_type_t<T>>(v));
-    else
-        return static_cast<T>(v);
-}
+using musehub::detail::sql::from_int64;
+using musehub::detail::sql::to_int64;
 
 // The binary wire form of a (non-null) value.
 template <class T>
