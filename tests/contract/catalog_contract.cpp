@@ -34,6 +34,15 @@ template <class T>
 std::span<const T> one(const T& v) {
     return std::span<const T>(&v, 1);
 }
+// The object rows oid(0) … oid(n-1): what refs and locations name must exist (a catalog with
+// foreign keys refuses a ref to an unknown object, see catalog::Reference).
+template <class C>
+void known_objects(C& c, int n) {
+    std::vector<ObjectRow> rows;
+    for (int i = 0; i < n; ++i)
+        rows.push_back({oid(i), 1});
+    c.insert(std::span<const ObjectRow>(rows));
+}
 } // namespace
 
 TEMPLATE_LIST_TEST_CASE("catalog: insert-or-ignore is idempotent", "[contract][catalog]",
@@ -64,6 +73,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: concurrent inserts of overlapping rows add eac
                         "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
+    known_objects(c, 300);
     std::atomic<std::size_t> added{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
@@ -110,6 +120,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: scan by key prefix does not bleed into sibling
                         "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
+    known_objects(c, 5);
     std::vector<ObjectRefRow> rows{
         {"r1", oid(1)}, {"r1", oid(2)}, {"r10", oid(3)}, {"r", oid(4)}, {"r2", oid(1)}};
     c.insert(std::span<const ObjectRefRow>(rows));
@@ -125,6 +136,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: scan by key prefix does not bleed into sibling
 TEMPLATE_LIST_TEST_CASE("catalog: erase and upsert", "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
+    known_objects(c, 3);
     std::vector<LocationRow> rows{{oid(1), "p1", 0, 10, Encoding::raw, 10},
                                   {oid(2), "p1", 10, 5, Encoding::zstd, 50}};
     c.insert(std::span<const LocationRow>(rows));
@@ -252,6 +264,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: find_by answers from a secondary index, in ste
                         "[contract][catalog]", contract::Backends) {
     TestType backend;
     auto& c = backend.catalog();
+    known_objects(c, 10);
     std::vector<ObjectRefRow> refs{
         {"a", oid(1), {}}, {"b", oid(1), {}}, {"a", oid(2), {}}, {"c", oid(3), {}}};
     c.insert(std::span<const ObjectRefRow>(refs));
@@ -291,6 +304,7 @@ TEMPLATE_LIST_TEST_CASE("catalog: erase_exact deletes only rows unchanged since 
     TestType backend;
     auto& c = backend.catalog();
     const TimePoint t1{std::chrono::milliseconds{1000}}, t2{std::chrono::milliseconds{2000}};
+    known_objects(c, 4);
     std::vector<ObjectRefRow> seen{{"r", oid(1), t1}, {"r", oid(2), t1}, {"r", oid(3), t1}};
     c.insert(std::span<const ObjectRefRow>(seen));
     ObjectRefRow refreshed{"r", oid(2), t2}; // a push touched it after GC read it

@@ -1,10 +1,13 @@
 // What only the server backends must show, against the real servers the test command starts:
 // PostgreSQL round trips per push grow with batches, not objects; a push survives the server
-// terminating its connections mid-way; a server that cannot be reached fails loudly.
+// terminating its connections mid-way; a server that cannot be reached fails loudly. S3: a
+// listing longer than one page follows its continuation tokens, a delete of thousands of keys
+// goes in DeleteObjects batches, and a wrong secret fails with S3's own words.
 #include "hub_setups.hpp"
 
 #include "common/catch_printing.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -91,6 +94,45 @@ TEST_CASE("postgres: a push carries on when the server terminates its connection
     CHECK(s.hub.fsck().ok());
 }
 
+TEST_CASE("postgres: the references the schema declares are foreign keys", "[contract][postgres]") {
+    FsPostgresBackend backend;
+    auto& c = backend.catalog();
+    const ObjectId known{musehub::sha256("known")}, unknown{musehub::sha256("unknown")};
+    catalog::ObjectRow object{known, 5};
+    c.insert(std::span<const catalog::ObjectRow>(&object, 1));
+    auto refused = [](auto&& write) {
+        try {
+            write();
+        } catch (const musehub::error& e) {
+            CHECK(e.code() == errc::io);
+            CHECK_THAT(e.what(), Catch::Contains("23503")); // foreign_key_violation
+            return true;
+        }
+        return false;
+    };
+    // A ref to an object the catalog does not know is refused, and nothing of its
+    // transaction stays.
+    CHECK(refused([&] {
+        c.transact([&](auto& tx) {
+            std::vector<catalog::ObjectRefRow> refs{{"r", known, {}}, {"r", unknown, {}}};
+            tx.insert(std::span<const catalog::ObjectRefRow>(refs));
+            return 0;
+        });
+    }));
+    CHECK(c.template scan<catalog::ObjectRefRow>(std::tuple{}).empty());
+    // An object cannot go while a ref names it; it can once the ref goes in the same commit.
+    catalog::ObjectRefRow ref{"r", known, {}};
+    c.insert(std::span<const catalog::ObjectRefRow>(&ref, 1));
+    std::vector<catalog::Key<catalog::ObjectRow>> key{{known}};
+    CHECK(refused([&] { c.template erase<catalog::ObjectRow>(key); }));
+    c.transact([&](auto& tx) {
+        tx.template erase<catalog::ObjectRow>(key);
+        tx.erase_exact(std::span<const catalog::ObjectRefRow>(&ref, 1));
+        return 0;
+    });
+    CHECK(c.template scan<catalog::ObjectRow>(std::tuple{}).empty());
+}
+
 TEST_CASE("postgres: a server that cannot be reached fails loudly", "[contract][postgres]") {
     pq::Options o;
     o.conninfo = "postgresql://postgres@127.0.0.1:1/postgres"; // nothing listens on port 1
@@ -101,5 +143,42 @@ TEST_CASE("postgres: a server that cannot be reached fails loudly", "[contract][
     } catch (const musehub::error& e) {
         CHECK(e.code() == errc::io);
         CHECK_THAT(e.what(), Catch::Contains("postgres: connect") && Catch::Contains("127.0.0.1"));
+    }
+}
+
+TEST_CASE("s3: listings follow continuation tokens, deletes go in batches of 1,000",
+          "[contract][s3]") {
+    S3Bucket bucket;
+    auto& store = bucket.store();
+    std::vector<musehub::PutItem> items;
+    std::vector<std::string> keys;
+    const std::string payload = "x";
+    for (int i = 0; i < 2'500; ++i) // S3 pages listings at 1,000 keys
+        keys.push_back("many/" + std::to_string(100'000 + i));
+    keys.push_back("many0/not-under-many/"); // shares the prefix "many", not "many/"
+    for (const auto& k : keys)
+        items.push_back({k, musehub::as_bytes(payload)});
+    musehub::put_many(store, std::span<const musehub::PutItem>(items));
+    auto listed = store.list("many/");
+    REQUIRE(listed.size() == 2'500);
+    CHECK(std::is_sorted(listed.begin(), listed.end()));
+    CHECK(listed.front() == "many/100000");
+    CHECK(listed.back() == "many/102499");
+    musehub::remove_many(store, std::span<const std::string>(listed)); // three DeleteObjects
+    CHECK(store.list("many/").empty());
+    CHECK(store.list("many") == std::vector<std::string>{"many0/not-under-many/"});
+}
+
+TEST_CASE("s3: a wrong secret fails loudly, in S3's words", "[contract][s3]") {
+    auto options = musehub::s3::ObjectStore::Options::from_env();
+    options.credentials.secret_access_key += "-wrong";
+    options.max_attempts = 2;
+    musehub::s3::ObjectStore store(options);
+    try {
+        store.put("probe", musehub::as_bytes(std::string_view("bytes")));
+        FAIL("a PUT signed with the wrong secret was accepted");
+    } catch (const musehub::error& e) {
+        CHECK(e.code() == errc::io);
+        CHECK_THAT(e.what(), Catch::Contains("403") && Catch::Contains("SignatureDoesNotMatch"));
     }
 }

@@ -1,9 +1,10 @@
 #pragma once
 // The catalog's tables, each described once as a Hana-reflected row struct plus a `table`
-// entry: its name, how many leading fields form its primary key, and which other fields are
-// indexed for `find_by`. The memory catalog derives its maps and indexes, the SQL catalogs
-// their DDL and statements, and the tests their printing from these descriptions, so adding
-// a column is a one-line change here.
+// entry: its name, how many leading fields form its primary key, which other fields are
+// indexed for `find_by`, and which refer to rows of other tables. The memory catalog derives
+// its maps and indexes, the SQL catalogs their DDL (foreign keys included) and statements,
+// and the tests their printing from these descriptions, so adding a column is a one-line
+// change here.
 
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/digest.hpp"
@@ -21,12 +22,22 @@
 
 namespace musehub::catalog {
 
+// A field whose value must name a row of another table (or is empty, for an optional field):
+// an invariant a catalog with foreign keys enforces when a transaction commits.
+struct Reference {
+    std::size_t field;
+    std::string_view table;  // the table referred to
+    std::string_view column; // its key column
+};
+
 // The shape of a table: the first `Key` fields are the primary key; `Indexed` are the
-// positions of further fields that `find_by` may query.
+// positions of further fields that `find_by` may query. A table whose fields refer to other
+// rows lists them in `references` (none by default).
 template <std::size_t Key, std::size_t... Indexed>
 struct keyed {
     static constexpr std::size_t key_size = Key;
     static constexpr std::array<std::size_t, sizeof...(Indexed)> indexes{Indexed...};
+    static constexpr std::array<Reference, 0> references{};
 };
 
 template <class Row>
@@ -94,6 +105,8 @@ struct LocationRow {
 template <>
 struct table<LocationRow> : keyed<1, /*container*/ 1> {
     static constexpr std::string_view name = "locations";
+    // A location is of a known object.
+    static constexpr std::array references{Reference{0, "objects", "object_id"}};
 };
 
 // Per-repo membership: a repo may serve exactly the objects, snapshots and commits it refers
@@ -108,6 +121,8 @@ struct ObjectRefRow {
 template <>
 struct table<ObjectRefRow> : keyed<2, /*object_id*/ 1> {
     static constexpr std::string_view name = "object_refs";
+    // A ref cannot outlive its object.
+    static constexpr std::array references{Reference{1, "objects", "object_id"}};
 };
 
 // A snapshot: its full record, or a delta against `base` (algo/snapshots.hpp says how, and
@@ -123,6 +138,8 @@ struct SnapshotRow {
 template <>
 struct table<SnapshotRow> : keyed<1, /*base*/ 3> {
     static constexpr std::string_view name = "snapshots";
+    // A delta cannot outlive its base.
+    static constexpr std::array references{Reference{3, "snapshots", "snapshot_id"}};
 };
 
 struct SnapshotRefRow {
@@ -134,6 +151,7 @@ struct SnapshotRefRow {
 template <>
 struct table<SnapshotRefRow> : keyed<2, /*snapshot_id*/ 1> {
     static constexpr std::string_view name = "snapshot_refs";
+    static constexpr std::array references{Reference{1, "snapshots", "snapshot_id"}};
 };
 
 struct CommitRow {
@@ -158,6 +176,7 @@ struct CommitRefRow {
 template <>
 struct table<CommitRefRow> : keyed<2, /*commit_id*/ 1> {
     static constexpr std::string_view name = "commit_refs";
+    static constexpr std::array references{Reference{1, "commits", "commit_id"}};
 };
 
 template <>

@@ -39,9 +39,11 @@
 // migrating, the columns of every table are compared with the description, and a file that
 // does not match is refused with errc::unsupported naming the table; a change to a row struct
 // therefore comes with a new migration step that brings existing files to it (ALTER TABLE).
-// Foreign keys are enforced by SQLite (PRAGMA foreign_keys = ON) for any the schema declares;
-// the row descriptions declare none today (rows refer to each other by content id, and GC
-// keeps the references consistent with erase_exact), so none are emitted.
+// Foreign keys: the references the row descriptions declare (catalog::Reference) are not
+// emitted here yet — SQLite cannot add a constraint to an existing table without rebuilding
+// it, which needs a migration of its own. The algorithms keep them (GC deletes with
+// erase_exact, refs before rows), the contract suite checks it, and the PostgreSQL catalog
+// enforces them. PRAGMA foreign_keys is on for when they are.
 
 #include "musehub/catalog/concept.hpp"
 #include "musehub/catalog/row.hpp"

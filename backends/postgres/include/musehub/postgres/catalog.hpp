@@ -40,8 +40,12 @@
 // the description names. After migrating, the columns of every table are compared with the
 // description, and a database that does not match is refused (errc::unsupported).
 //
-// Foreign keys: the row descriptions declare none (rows refer to each other by content id and
-// GC keeps references consistent with erase_exact, as in the other catalogs).
+// Foreign keys: every reference the row descriptions declare (a ref cannot outlive its object,
+// snapshot or commit; a location is of a known object; a delta cannot outlive its base) is a
+// foreign key, DEFERRABLE INITIALLY DEFERRED: checked when a transaction commits, so the
+// algorithms' order of writes inside one does not matter, and a write that would break one
+// fails whole (errc::io, SQLSTATE 23503) instead of leaving a dangling row. Migration 2 adds
+// them to a database that predates them.
 
 #include "musehub/catalog/concept.hpp"
 #include "musehub/catalog/row.hpp"
@@ -510,11 +514,18 @@ private:
     }
 
     void migrate(const std::string& schema) {
-        static const std::array<std::function<void(pq::Connection&)>, 1> steps{
+        static const std::array<std::function<void(pq::Connection&)>, 2> steps{
             // 1: every table and index of the description.
             [](pq::Connection& c) {
                 [&]<class... Rows>(std::type_identity<std::tuple<Rows...>>) {
                     (create<Rows>(c), ...);
+                }(std::type_identity<catalog::Schema>{});
+            },
+            // 2: the references the description declares, as foreign keys checked when a
+            // transaction commits (so the order of writes inside one does not matter).
+            [](pq::Connection& c) {
+                [&]<class... Rows>(std::type_identity<std::tuple<Rows...>>) {
+                    (add_references<Rows>(c), ...);
                 }(std::type_identity<catalog::Schema>{});
             },
         };
@@ -552,6 +563,18 @@ private:
     static void create(pq::Connection& c) {
         for (const auto& s : detail::Sql<Row>::create())
             c.exec(s);
+    }
+    template <class Row>
+    static void add_references(pq::Connection& c) {
+        auto fields = musehub::detail::reflect::field_names<Row>();
+        for (const auto& r : catalog::table<Row>::references) {
+            auto name = std::string(catalog::table<Row>::name) + "_" + fields[r.field] + "_fk";
+            c.exec("ALTER TABLE " + detail::Sql<Row>::name() + " ADD CONSTRAINT " +
+                   musehub::detail::sql::quote(name) + " FOREIGN KEY (" +
+                   detail::Sql<Row>::cols()[r.field] + ") REFERENCES " +
+                   musehub::detail::sql::quote(r.table) + " (" +
+                   musehub::detail::sql::quote(r.column) + ") DEFERRABLE INITIALLY DEFERRED");
+        }
     }
     // The table has exactly the columns the description names, in order.
     template <class Row>
