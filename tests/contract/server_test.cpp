@@ -2,10 +2,16 @@
 // PostgreSQL round trips per push grow with batches, not objects; a push survives the server
 // terminating its connections mid-way; a server that cannot be reached fails loudly. S3: a
 // listing longer than one page follows its continuation tokens, a delete of thousands of keys
-// goes in DeleteObjects batches, and a wrong secret fails with S3's own words.
+// goes in DeleteObjects batches, a wrong secret fails with S3's own words, and the failures S3
+// asks clients to retry are retried, with backoff, against a server that produces them on
+// purpose (tests/servers/faulty-s3.py).
 #include "hub_setups.hpp"
 
 #include "common/catch_printing.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -181,4 +187,102 @@ TEST_CASE("s3: a wrong secret fails loudly, in S3's words", "[contract][s3]") {
         CHECK(e.code() == errc::io);
         CHECK_THAT(e.what(), Catch::Contains("403") && Catch::Contains("SignatureDoesNotMatch"));
     }
+}
+
+namespace {
+
+// tests/servers/faulty-s3.py in a child process of the test's own, on a port the kernel picks;
+// stopped when this goes.
+class FaultyS3 {
+public:
+    FaultyS3() {
+        int out[2];
+        REQUIRE(::pipe(out) == 0);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::dup2(out[1], STDOUT_FILENO);
+            ::close(out[0]), ::close(out[1]);
+            ::execlp("python3", "python3", MUSEHUB_TEST_SERVERS_DIR "/faulty-s3.py", nullptr);
+            ::_exit(127);
+        }
+        ::close(out[1]);
+        std::string line;
+        char ch;
+        while (::read(out[0], &ch, 1) == 1 && ch != '\n')
+            line += ch;
+        ::close(out[0]);
+        REQUIRE(line.starts_with("faulty-s3 ready "));
+        port_ = line.substr(16);
+    }
+    FaultyS3(const FaultyS3&) = delete;
+    FaultyS3& operator=(const FaultyS3&) = delete;
+    ~FaultyS3() {
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    musehub::s3::ObjectStore::Options options() const {
+        musehub::s3::ObjectStore::Options o;
+        o.endpoint = {"http://127.0.0.1:" + port_, "us-east-1", "b",
+                      musehub::s3::AddressingStyle::path};
+        o.credentials = {"AKIDEXAMPLE", "secret", std::nullopt};
+        o.base_backoff = std::chrono::milliseconds(5);
+        o.max_backoff = std::chrono::milliseconds(50);
+        return o;
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::string port_;
+};
+
+template <class F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const musehub::error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("s3: 503 SlowDown, 500, dropped connections and short bodies are retried; the rest "
+          "fail in S3's words",
+          "[contract][s3]") {
+    FaultyS3 server;
+    musehub::s3::ObjectStore s(server.options());
+    using musehub::as_bytes;
+    s.put("slow503/a", as_bytes(std::string_view("hello"))); // 503, 503, 200
+    CHECK(s.size("slow503/a") == 5u);                        // HEAD: 503, 503, 200
+    CHECK(s.get("slow503/b") == std::nullopt);               // 503, 503, 404 NoSuchKey
+    CHECK(s.get("err500/a") == std::nullopt);                // 500, then 404
+    s.put("reset/a", as_bytes(std::string_view("r")));       // closed without an answer
+    CHECK(s.get("reset/a") == musehub::to_bytes(std::string_view("r")));
+    s.put("trunc/a", musehub::Bytes(100, std::byte{'x'}));
+    CHECK(s.get("trunc/a") == musehub::Bytes(100, std::byte{'x'})); // 10 of 100 bytes, then all
+
+    auto m = message_of([&] { s.put("always503/a", as_bytes(std::string_view("x"))); });
+    CHECK_THAT(m, Catch::Contains("503 SlowDown") && Catch::Contains("gave up after 6 attempts"));
+    m = message_of([&] { (void)s.get("forbidden/a"); });
+    CHECK_THAT(m, Catch::Contains("403 AccessDenied: Access Denied"));
+    CHECK_THAT(m, !Catch::Contains("gave up")); // not retried
+
+    // DeleteObjects in batches: a key's InternalError is retried, its AccessDenied is not.
+    std::vector<std::string> keys;
+    for (int i = 0; i < 2'100; ++i)
+        keys.push_back("d/" + std::to_string(i) + (i % 500 == 7 ? "-flaky" : ""));
+    CHECK_NOTHROW(s.remove_many(keys));
+    keys.push_back("d/denied");
+    m = message_of([&] { s.remove_many(keys); });
+    CHECK_THAT(m, Catch::Contains("AccessDenied") && Catch::Contains("d/denied"));
+
+    // A server that stops answering: request_timeout bounds each attempt.
+    auto o = server.options();
+    o.request_timeout = std::chrono::seconds(1);
+    o.max_attempts = 2;
+    musehub::s3::ObjectStore stalled(o);
+    m = message_of([&] { (void)stalled.get("stall/a"); });
+    CHECK_THAT(m, Catch::Contains("gave up after 2 attempts"));
 }
