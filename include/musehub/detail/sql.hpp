@@ -89,4 +89,19 @@ std::vector<std::string> column_names() {
     return names;
 }
 
+// The column lists of a reflected row whose first `KeySize` fields are its key, computed once.
+template <class Row, std::size_t KeySize>
+struct Columns {
+    static constexpr std::size_t K = KeySize;
+    static constexpr std::size_t N = reflect::field_count<Row>;
+    static_assert(K >= 1 && K <= N, "a table's key is its first key_size fields");
+
+    static const std::vector<std::string>& cols() {
+        static const auto c = column_names<Row>();
+        return c;
+    }
+    static std::string all() { return join(cols(), 0, N, ", "); }
+    static std::string keys() { return join(cols(), 0, K, ", "); }
+};
+
 } // namespace musehub::detail::sql

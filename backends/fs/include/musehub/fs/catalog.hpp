@@ -87,19 +87,12 @@ constexpr bool has_bytes(std::index_sequence<I...>) {
 
 // The SQL of every operation on table<Row>, derived from its description once per process.
 template <class Row>
-struct Sql {
+struct Sql : musehub::detail::sql::Columns<Row, catalog::table<Row>::key_size> {
     using table = catalog::table<Row>;
-    static constexpr std::size_t K = table::key_size;
-    static constexpr std::size_t N = sqlite::field_count<Row>;
-    static_assert(K >= 1 && K <= N, "a table's key is its first key_size fields");
+    using Columns = musehub::detail::sql::Columns<Row, table::key_size>;
+    using Columns::all, Columns::cols, Columns::K, Columns::keys, Columns::N;
 
-    static const std::vector<std::string>& cols() {
-        static const auto c = sqlite::column_names<Row>();
-        return c;
-    }
     static std::string name() { return sqlite::quote(table::name); }
-    static std::string all() { return sqlite::join(cols(), 0, N, ", "); }
-    static std::string keys() { return sqlite::join(cols(), 0, K, ", "); }
     // "t.c0, t.c1, …" over the first n columns.
     static std::string qualified(std::size_t n) {
         return "t." + sqlite::join(cols(), 0, n, ", t.");

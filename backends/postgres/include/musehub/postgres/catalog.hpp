@@ -146,19 +146,12 @@ catalog::Key<Row> read_key(const pq::Result& r, int row) {
 
 // The SQL of every operation on table<Row>, derived from its description once per process.
 template <class Row>
-struct Sql {
+struct Sql : musehub::detail::sql::Columns<Row, catalog::table<Row>::key_size> {
     using table = catalog::table<Row>;
-    static constexpr std::size_t K = table::key_size;
-    static constexpr std::size_t N = reflect::field_count<Row>;
-    static_assert(K >= 1 && K <= N, "a table's key is its first key_size fields");
+    using Columns = musehub::detail::sql::Columns<Row, table::key_size>;
+    using Columns::all, Columns::cols, Columns::K, Columns::keys, Columns::N;
 
-    static const std::vector<std::string>& cols() {
-        static const auto c = sql::column_names<Row>();
-        return c;
-    }
     static std::string name() { return sql::quote(table::name); }
-    static std::string all() { return sql::join(cols(), 0, N, ", "); }
-    static std::string keys() { return sql::join(cols(), 0, K, ", "); }
     // "$1::bytea[], $2::int8[], …" for fields [first, last).
     static std::string arrays(std::size_t first, std::size_t last) {
         static const auto types = [] {
