@@ -86,7 +86,8 @@ inline constexpr std::uint64_t confirm_read_budget = 64ull << 20;
 
 // Presigned PUT URLs for the objects of `items` the hub lacks, each able to write only its
 // object's bytes. Refuses, before anything else, more objects than limits.max_objects and any
-// object declared over limits.max_object_bytes (errc::oversized, naming it). Writes nothing.
+// object declared over limits.max_object_bytes (errc::oversized, naming it). Writes only the
+// pending-upload rows GC uses to sweep uploads never confirmed; no byte, no object row.
 template <PresigningHub H>
 PresignResult presign(H& hub, const std::string& repo, std::span<const PresignItem> items,
                       std::uint32_t expiry_seconds = 3600) {
