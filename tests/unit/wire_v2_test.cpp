@@ -413,6 +413,18 @@ TEST_CASE("v2 writes deltas only where they are smaller, and reads both forms", 
     auto b = v2{}.decode_pack(without, limits());
     require_same_records(a, sample.pack);
     require_same_records(b, sample.pack);
+
+    // The encoder does not prove ids (a hub does, where a pack enters it): a snapshot whose
+    // manifest does not hash to its id is written as a delta too, and decodes to exactly what
+    // was encoded, for verification to refuse.
+    auto lying = sample.pack;
+    lying.snapshots[1].snapshot_id = musehub::SnapshotId{musehub::sha256("not this manifest")};
+    const Bytes encoded = v2{}.encode_pack(lying);
+    CHECK(contains(records_of(split(encoded)[SNAPSHOTS - 1])[1], "delta_upsert"));
+    auto decoded = v2{}.decode_pack(encoded, limits());
+    require_same_records(decoded, lying);
+    require_error(errc::bad_snapshot_id,
+                  [&] { musehub::verify_snapshot_id(decoded.snapshots[1]); });
 }
 
 TEST_CASE("v2 encoder options: compression level and threshold", "[wire][v2]") {

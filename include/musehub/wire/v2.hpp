@@ -327,7 +327,10 @@ private:
         "parent_snapshot_id", "delta_upsert", "delta_remove"};
 
     // A delta is only worth writing when it is smaller than the manifest, and only possible
-    // when it will rebuild to the declared id and no extension key would shadow a delta key.
+    // when no extension key would shadow a delta key. It rebuilds to exactly this manifest
+    // whether or not the manifest hashes to the declared id (the decoder applies it to the
+    // record before it, and ids are proven where a pack enters a hub), so encoding does not
+    // hash every manifest again.
     bool try_delta(const Snapshot& prev, const Snapshot& s, ManifestDelta& delta) const {
         if (!options_.delta_snapshots)
             return false;
@@ -336,9 +339,7 @@ private:
                 if (key == k)
                     return false;
         delta = diff(prev.manifest, s.manifest);
-        if (delta.upsert.size() + delta.remove.size() >= s.manifest.size())
-            return false;
-        return s.manifest.id() == s.snapshot_id;
+        return delta.upsert.size() + delta.remove.size() < s.manifest.size();
     }
 
     // One SNAPSHOTS record: a delta against `prev` (the record before it) when that is

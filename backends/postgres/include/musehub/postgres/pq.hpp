@@ -98,9 +98,13 @@ std::string column_type() {
 }
 
 namespace detail {
+inline void store_be32(char* p, std::uint32_t v) noexcept {
+    for (int i = 0; i < 4; ++i)
+        p[i] = static_cast<char>((v >> (8 * (3 - i))) & 0xff);
+}
 inline void put_be32(std::string& out, std::uint32_t v) {
-    for (int i = 3; i >= 0; --i)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    out.resize(out.size() + 4);
+    store_be32(out.data() + out.size() - 4, v);
 }
 inline void put_be64(std::string& out, std::uint64_t v) {
     for (int i = 7; i >= 0; --i)
@@ -180,36 +184,34 @@ public:
     Params& add_array(const Items& items, Get&& get) {
         using T = std::decay_t<decltype(get(*std::begin(items)))>;
         constexpr TypeInfo info = type_of<T>();
-        std::string a;
         const auto n = static_cast<std::uint32_t>(std::size(items));
-        bool has_null = false;
-        if constexpr (is_optional<T>)
-            for (const auto& item : items)
-                has_null = has_null || !get(item);
+        std::string a;
         detail::put_be32(a, n ? 1 : 0); // dimensions
-        detail::put_be32(a, has_null ? 1 : 0);
+        detail::put_be32(a, 0);         // has NULLs: set below if one is
         detail::put_be32(a, info.oid);
         if (n) {
             detail::put_be32(a, n); // length
             detail::put_be32(a, 1); // lower bound
         }
-        std::string element;
+        // Each element is its length, then its bytes encoded in place (no copy per element).
+        auto element = [&](const auto& v) {
+            const auto at = a.size();
+            detail::put_be32(a, 0);
+            detail::encode(a, v);
+            detail::store_be32(a.data() + at, static_cast<std::uint32_t>(a.size() - at - 4));
+        };
         for (const auto& item : items) {
             const auto& v = get(item);
-            const auto* value = &v;
             if constexpr (is_optional<T>) {
-                if (!v) {
-                    detail::put_be32(a, 0xffffffffu); // NULL
+                if (v) {
+                    element(*v);
                     continue;
                 }
-                element.clear();
-                detail::encode(element, *v);
+                detail::put_be32(a, 0xffffffffu); // NULL
+                detail::store_be32(a.data() + 4, 1);
             } else {
-                element.clear();
-                detail::encode(element, *value);
+                element(v);
             }
-            detail::put_be32(a, static_cast<std::uint32_t>(element.size()));
-            a += element;
         }
         values_.push_back(std::move(a));
         types_.push_back(info.array_oid);
