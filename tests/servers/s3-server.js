@@ -89,6 +89,28 @@ FilesystemStore.prototype.putContent = async function (objectPath, content) {
         throw err;
     }
 };
+// s3rver prunes the directories a DELETE leaves empty with a RECURSIVE rm, after checking they
+// are empty: an object another request writes into one of them in between is deleted with it
+// (two test processes sharing the bucket lost a just-written pack this way). S3 has no
+// directories to lose. Prune with rmdir(2), which refuses a directory that is no longer empty.
+const path = require('path');
+FilesystemStore.prototype.deleteObject = async function (bucket, key) {
+    await Promise.all(['object', 'object.md5', 'metadata.json'].map((resource) =>
+        fs.promises.unlink(this.getResourcePath(bucket, key, resource)).catch((err) => {
+            if (err.code !== 'ENOENT') throw err;
+        })));
+    const parts = FilesystemStore.encodeKeyPath(key).split('/'); // as getResourcePath spells it
+    parts.pop(); // the last part is in the file name, not a directory
+    for (; parts.length; parts.pop()) {
+        try {
+            await fs.promises.rmdir(path.join(this.getBucketPath(bucket), ...parts));
+        } catch (err) {
+            if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST' || err.code === 'ENOENT') break;
+            throw err;
+        }
+    }
+};
+
 const [dir, port = '0', bucket = 'musehub-test'] = process.argv.slice(2);
 if (!dir) {
     console.error('usage: node s3-server.js DATA_DIR [PORT] [BUCKET]');
