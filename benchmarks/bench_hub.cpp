@@ -11,9 +11,12 @@
 //   3. GC             after a force-push of the branch back to the commit halfway (half the
 //                     history becomes garbage; grace = 0 ms), hub.gc(repo); then GC again
 //                     (nothing to do) and hub.consolidate(repo)
-//   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs once the
-//                     size's history is generated, encoded, written to files and dropped:
-//                     each pack is read back just before it is pushed, as if it had arrived
+//   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs before the
+//                     first push. The history is generated, encoded and written to files by
+//                     a child process, so this process's heap holds only what the hubs
+//                     allocated; each pack is read back just before it is pushed, as if it had
+//                     just arrived. The allocator is set as the musehub tool sets it
+//                     (musehub/allocator.hpp)
 //
 // and prints per-phase times (algo::PhaseTimes), rates, and the targets from the issue next to
 // the measured value. Every repetition starts from fresh backends; times are medians.
@@ -37,6 +40,7 @@
 #include "generate.hpp"
 
 #include "musehub/algo/snapshots.hpp"
+#include "musehub/allocator.hpp"
 #include "musehub/fs/catalog.hpp"
 #include "musehub/fs/job_queue.hpp"
 #include "musehub/fs/object_store.hpp"
@@ -49,6 +53,7 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -418,10 +423,14 @@ template <class H>
 FetchSummary fetch_once(H& hub, const std::string& repo, const CommitId& head) {
     FetchSummary s;
     algo::FetchResult r;
-    auto t = measure([&] { r = hub.fetch(repo, FetchRequest{{head}, {}}); });
+    // Streamed, as a server sends it to its client: the answer is never held whole.
+    auto t = measure([&] {
+        r = hub.fetch(repo, FetchRequest{{head}, {}},
+                      [&](BytesView piece) { s.bytes += piece.size(); });
+    });
     s.ms = t.wall;
     s.cpu = t.cpu;
-    s.bytes = r.bytes.size();
+    check(s.bytes == r.size, "fetch sent other than it reports");
     s.commits = r.commits;
     s.snapshots = r.snapshots;
     s.objects = r.objects;
@@ -450,11 +459,11 @@ Bytes load(const std::filesystem::path& file) {
 }
 
 struct Prepared {
-    std::unique_ptr<ScratchDir> dir = std::make_unique<ScratchDir>();
+    std::unique_ptr<ScratchDir> dir;            // holds the files below
     std::vector<std::filesystem::path> encoded; // encode_pack of each part (the index path)
     std::vector<std::filesystem::path> bodies;  // encode_push of each part (the pack-push path)
     std::vector<CommitId> part_heads;           // head after each part
-    Bytes force_body;                           // force-push of the branch back to `middle`
+    std::filesystem::path force_body;           // force-push of the branch back to `middle`
     CommitId head, middle;
     std::size_t commits = 0, snapshots = 0, objects = 0;
     std::size_t kept_commits = 0; // commits reachable after the force-push
@@ -463,8 +472,39 @@ struct Prepared {
     std::uint64_t row_bytes = 0;    // the snapshot rows the catalog keeps (mostly deltas)
 };
 
-Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
-    Prepared p;
+// What a child's prepare() hands its parent, as text: the files are in the shared directory.
+void save_summary(const Prepared& p, const std::filesystem::path& file) {
+    std::ofstream out(file);
+    out << p.encoded.size() << ' ' << p.head.hex() << ' ' << p.middle.hex() << ' ' << p.commits
+        << ' ' << p.snapshots << ' ' << p.objects << ' ' << p.kept_commits << ' ' << p.object_bytes
+        << ' ' << p.encoded_bytes << ' ' << p.body_bytes << ' ' << p.record_bytes << ' '
+        << p.row_bytes;
+    for (const auto& h : p.part_heads)
+        out << ' ' << h.hex();
+    out << '\n';
+    check(static_cast<bool>(out), "writing " + file.string());
+}
+void load_summary(Prepared& p, const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::size_t parts = 0;
+    std::string head, middle;
+    in >> parts >> head >> middle >> p.commits >> p.snapshots >> p.objects >> p.kept_commits >>
+        p.object_bytes >> p.encoded_bytes >> p.body_bytes >> p.record_bytes >> p.row_bytes;
+    p.head = CommitId::from_hex(head);
+    p.middle = CommitId::from_hex(middle);
+    for (std::size_t i = 0; i < parts; ++i) {
+        std::string h;
+        in >> h;
+        p.part_heads.push_back(CommitId::from_hex(h));
+        p.encoded.push_back(p.dir->path() / ("pack-" + std::to_string(i)));
+        p.bodies.push_back(p.dir->path() / ("push-" + std::to_string(i)));
+    }
+    p.force_body = p.dir->path() / "force";
+    check(static_cast<bool>(in), "reading " + file.string());
+}
+
+Prepared prepare(const SizeCase& sc, const wire::v2& wire, const std::filesystem::path& dir) {
+    Prepared p; // its files go to `dir`
     bench::GeneratedHistory history;
     double gen_ms = timed([&] { history = bench::generate_pack(sc.params); });
     double split_ms = 0;
@@ -482,12 +522,12 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
             auto n = std::to_string(p.encoded.size());
             auto encoded = wire.encode_pack(*pack);
             p.encoded_bytes += encoded.size();
-            p.encoded.push_back(spill(p.dir->path() / ("pack-" + n), encoded));
+            p.encoded.push_back(spill(dir / ("pack-" + n), encoded));
             p.part_heads.push_back(pack->branch_heads.at("main"));
             PushRequest req{std::move(*pack), "main", false, {}};
             auto body = wire.encode_push(req);
             p.body_bytes += body.size();
-            p.bodies.push_back(spill(p.dir->path() / ("push-" + n), body));
+            p.bodies.push_back(spill(dir / ("push-" + n), body));
             *pack = std::move(req.pack);
         }
     });
@@ -522,7 +562,8 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
     }
     Pack back;
     back.branch_heads.emplace("main", p.middle);
-    p.force_body = wire.encode_push(PushRequest{std::move(back), "main", true, {}});
+    p.force_body =
+        spill(dir / "force", wire.encode_push(PushRequest{std::move(back), "main", true, {}}));
 
     std::printf("\n== %s: %zu commits, %zu objects (%s raw), %s manifest entries, %zu files at "
                 "head\n",
@@ -538,6 +579,37 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire) {
                 mb(static_cast<double>(p.body_bytes)).c_str(), ms_str(gen_ms).c_str(),
                 sc.parts > 1 ? (ms_str(split_ms) + " ms split, ").c_str() : "",
                 ms_str(enc_ms).c_str(), fmt("%.0f MB", peak_rss_mb()).c_str());
+    return p;
+}
+
+// Prepares in a child process: the generator allocates and frees gigabytes of manifests (XL),
+// which would leave this process's heap large and fragmented, so the hub's allocations would
+// land on scattered pages and its peak RSS would measure the bench, not the hub. The child
+// writes the packs and a summary into the scratch directory this process owns.
+Prepared prepare_isolated(const SizeCase& sc, const wire::v2& wire) {
+    Prepared p;
+    p.dir = std::make_unique<ScratchDir>();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = ::fork();
+    check(pid >= 0, std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        int rc = 0;
+        try {
+            auto child = prepare(sc, wire, p.dir->path());
+            save_summary(child, p.dir->path() / "summary");
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench_hub: preparing %s failed: %s\n", sc.name.c_str(), e.what());
+            rc = 1;
+        }
+        std::fflush(stdout);
+        std::fflush(stderr);
+        ::_exit(rc); // no destructors: the scratch directory is the parent's
+    }
+    int status = 0;
+    check(::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "preparing " + sc.name + " failed (see above)");
+    load_summary(p, p.dir->path() / "summary");
     return p;
 }
 
@@ -617,7 +689,8 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     // 3. force-push back to the middle, then GC.
     {
         algo::PushResult r;
-        rep.force_ms = timed([&] { r = hub.push(repo, p.force_body); });
+        const auto body = load(p.force_body);
+        rep.force_ms = timed([&] { r = hub.push(repo, body); });
         check(r.outcome == algo::PushOutcome::forced && r.head == p.middle, "force-push");
     }
     {
@@ -854,7 +927,7 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
 void run_size(const SizeCase& sc, const std::vector<BackendChoice>& backends,
               std::vector<Verdict>& verdicts) {
     reset_peak_rss();
-    auto p = prepare(sc, wire::v2{});
+    auto p = prepare_isolated(sc, wire::v2{});
     for (const auto& b : backends)
         run_backend(sc, p, b, verdicts);
 }
@@ -942,8 +1015,15 @@ Config parse(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
     auto cfg = parse(argc, argv);
-    std::printf("musehub end-to-end benchmark, wire v2; hubs and spilled packs under %s%s\n",
+    // As the musehub tool does: pack-sized buffers go back to the OS when freed.
+    // MUSEHUB_BENCH_ALLOCATOR=default keeps glibc's defaults, for comparison.
+    const char* alloc = std::getenv("MUSEHUB_BENCH_ALLOCATOR");
+    const bool tuned = !(alloc && std::string_view(alloc) == "default") &&
+                       return_large_buffers_to_os();
+    std::printf("musehub end-to-end benchmark, wire v2; hubs and spilled packs under %s; "
+                "allocator: %s%s\n",
                 bench_root().c_str(),
+                tuned ? "buffers of 512 KiB or more mmapped (musehub/allocator.hpp)" : "defaults",
 #ifdef NDEBUG
                 ""
 #else

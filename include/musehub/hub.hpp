@@ -119,6 +119,13 @@ public:
     algo::NegotiateResult negotiate(const std::string& repo, const FetchRequest& req) const {
         return algo::negotiate(*this, repo, req);
     }
+    // The pack goes to `sink` piece by piece as it is made (a server streams it to its
+    // client); nothing is sent when the request fails before the answer is known.
+    algo::FetchResult fetch(const std::string& repo, const FetchRequest& req,
+                            const algo::FetchSink& sink) {
+        return algo::fetch(*this, repo, req, sink);
+    }
+    // The pack collected in FetchResult::bytes.
     algo::FetchResult fetch(const std::string& repo, const FetchRequest& req) {
         return algo::fetch(*this, repo, req);
     }

@@ -7,6 +7,8 @@
 #include "musehub/core/signature.hpp"
 
 #include <cstring>
+#include <random>
+#include <stdexcept>
 
 using namespace musehub;
 using namespace contract;
@@ -438,6 +440,47 @@ TEMPLATE_LIST_TEST_CASE("FETCH scenarios", "[contract][fetch]", Setups) {
         auto r = s.hub.fetch("fresh", FetchRequest{{fresh.head()}, {}});
         CHECK(r.reused == (TestType::wire_name == "v2"));
         CHECK(s.clone("fresh", "main") == expected_tree(fresh, fresh.head()));
+    }
+    SECTION("FETCH-8 a fetch streams its answer to a sink; one cut short caches nothing") {
+        std::mt19937_64 rng(8);
+        std::string noise(3u << 20, '\0'); // incompressible, over one piece of output
+        for (auto& ch : noise)
+            ch = static_cast<char>(rng());
+        c.write("noise.bin", noise);
+        auto big = c.commit("noise");
+        s.push("r", "main", c.pack(big, {tip}));
+        const FetchRequest req{{big}, {base}};
+        auto cached = [&] {
+            return s.backend.catalog().template scan<catalog::FetchCacheRow>(std::tuple{}).size();
+        };
+
+        std::size_t calls = 0;
+        auto cut = [&](BytesView) {
+            if (++calls == 1)
+                throw std::runtime_error("client went away");
+        };
+        CHECK_THROWS_WITH(s.hub.fetch("r", req, cut), "client went away");
+        CHECK(cached() == 0);
+        CHECK(s.backend.store().list(std::string(keys::layout) + "/fetch/").empty());
+
+        std::vector<Bytes> pieces;
+        auto r =
+            s.hub.fetch("r", req, [&](BytesView p) { pieces.emplace_back(p.begin(), p.end()); });
+        CHECK(r.bytes.empty());
+        CHECK(pieces.size() >= (TestType::wire_name == "v2" ? 3u : 1u)); // v2 streams in pieces
+        Bytes joined;
+        for (const auto& p : pieces)
+            joined.insert(joined.end(), p.begin(), p.end());
+        CHECK(r.size == joined.size());
+        CHECK(r.pack == PackId{sha256(joined)});
+        CHECK(cached() == 1);
+        auto again = s.hub.fetch("r", req); // the cache, sent from the store
+        CHECK(again.cache_hit);
+        CHECK(again.bytes == joined);
+        CHECK(again.pack == r.pack);
+        auto pack = s.hub.wire().decode_pack(joined, Limits{});
+        CHECK(pack.commits.size() == 2);
+        CHECK(s.hub.fsck().ok());
     }
 }
 

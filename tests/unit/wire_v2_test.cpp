@@ -487,22 +487,50 @@ TEST_CASE("a pack written piece by piece is the pack encoded whole", "[wire][v2]
     REQUIRE(!pack.objects.empty());
     REQUIRE(pack.snapshots.size() >= 2);
 
-    SECTION("v2: pieces in any order, object bytes needed only during add()") {
+    SECTION("v2: streamed to a sink in pieces, object bytes needed only during add()") {
         const v2 w;
-        auto writer = musehub::wire::pack_writer(w);
-        writer.set_branch_heads(pack.branch_heads);
-        for (const auto& o : pack.objects) { // objects first, each from a buffer freed at once
+        const Bytes whole = w.encode_pack(pack);
+        const auto sent =
+            w.decode_pack(whole, musehub::Limits{}); // objects as encode_pack stores them
+        std::vector<Bytes> pieces;
+        auto writer = musehub::wire::pack_writer(
+            w, [&](BytesView piece) { pieces.emplace_back(piece.begin(), piece.end()); });
+        for (const auto& c : sent.commits)
+            writer.add(c);
+        for (const auto& s : sent.snapshots)
+            writer.add(s);
+        for (const auto& t : sent.tags)
+            writer.add(t);
+        writer.set_branch_heads(sent.branch_heads);
+        std::uint64_t stored = 0;
+        for (const auto& o : sent.objects)
+            stored += o.stored.size();
+        writer.objects(sent.objects.size(), stored);
+        for (const auto& o : sent.objects) { // each from a buffer overwritten at once
             auto copy = std::make_unique<Bytes>(o.stored.begin(), o.stored.end());
             writer.add(musehub::PackObject{o.id, o.encoding, BytesView(*copy), o.raw_size});
             std::fill(copy->begin(), copy->end(), std::byte{0xee});
         }
-        for (const auto& t : pack.tags)
-            writer.add(t);
-        for (const auto& s : pack.snapshots)
-            writer.add(s);
-        for (const auto& c : pack.commits)
-            writer.add(c);
-        CHECK(std::move(writer).finish() == w.encode_pack(pack));
+        CHECK(std::move(writer).finish().empty());
+        Bytes joined;
+        for (const auto& p : pieces)
+            joined.insert(joined.end(), p.begin(), p.end());
+        CHECK(joined == whole);
+    }
+    SECTION("v2: out of order use is refused") {
+        const v2 w;
+        auto writer = w.pack_writer();
+        writer.add(pack.commits.front());
+        writer.objects(1, 3);
+        require_error(errc::invalid_argument, [&] { writer.add(pack.commits.front()); });
+        const Bytes four(4, std::byte{1});
+        require_error(errc::invalid_argument, [&] { // more bytes than declared
+            writer.add(musehub::PackObject{pack.objects.front().id, musehub::Encoding::raw,
+                                           BytesView(four), 4});
+        });
+        require_error(errc::invalid_argument, [&] { // the declared object never came
+            (void)std::move(writer).finish();
+        });
     }
     SECTION("v1 (no writer of its own): the gathering writer gives v1's bytes") {
         const musehub::wire::v1 w1;

@@ -4,7 +4,8 @@
 //   gather  -> the repo's objects and where they are; skip when they are in <= 1 container
 //   read    -> one ranged read per source container
 //   pack    -> objects sorted by id, encoded deterministically (wire v2), so the same content
-//              always gives the same pack id: a rerun finds the pack it made and reuses it
+//              always gives the same pack id: a rerun finds the pack it made and reuses it;
+//              written to the store as it is encoded (store/pending_put.hpp)
 //   store   -> bytes first, under a key no other upload uses
 //   repoint -> each object's location moves to the new pack only if it is still exactly where
 //              it was read from (a concurrent consolidation or GC wins, nothing is lost)
@@ -13,9 +14,11 @@
 
 #include "musehub/algo/common.hpp"
 #include "musehub/store/batch.hpp"
+#include "musehub/store/pending_put.hpp"
 #include "musehub/wire/v2.hpp"
 
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace musehub::algo {
@@ -80,11 +83,34 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
                    "' was collected while being read; run consolidation again";
         return r;
     }
+    // Written as it is encoded: the sources are held (sorted by id), the output never is.
+    // Raw objects are compressed first, as encode_pack would, since the layout needs every
+    // object's stored size before the first byte.
     const wire::v2 codec;
-    Bytes bytes = r.times.time("pack", [&] { return codec.encode_pack(pack); });
-    r.pack = wire::v2::pack_key(bytes);
-    r.objects = pack.objects.size();
-    r.bytes = bytes.size();
+    std::optional<decltype(begin_put(store))> put(begin_put(store));
+    std::vector<wire::v2::ObjectSpan> spans;
+    r.times.time("pack", [&] {
+        std::vector<Bytes> held(pack.objects.size());
+        std::uint64_t stored = 0;
+        for (std::size_t i = 0; i < pack.objects.size(); ++i) {
+            pack.objects[i] = codec.compressed(pack.objects[i], held[i]);
+            stored += pack.objects[i].stored.size();
+        }
+        Sha256 hash;
+        auto writer = codec.pack_writer([&](BytesView piece) {
+            put->write(piece);
+            hash.update(piece);
+            r.bytes += piece.size();
+        });
+        writer.objects(pack.objects.size(), stored);
+        spans.reserve(pack.objects.size());
+        for (const auto& o : pack.objects)
+            spans.push_back({o.id, o.encoding, writer.add(o), o.stored.size(), o.raw_size});
+        std::move(writer).finish();
+        r.pack = PackId{hash.finish()};
+    });
+    r.objects = spans.size();
+    pack = Pack{}; // the sources
 
     // ---- store (or find the pack an earlier run made) -------------------------------------
     // A key is only ever given a row by the upload that created it: a reused pack is used only
@@ -93,24 +119,24 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
     r.times.time("store", [&] {
         for (const auto& c :
              cat.template find_by<ContainerRow, 1>(std::span<const PackId>(&r.pack, 1)))
-            if (store.size(c.container) == bytes.size())
+            if (store.size(c.container) == r.bytes)
                 r.container = c.container;
         if (r.container.empty()) {
             r.container = container_key(r.pack, hub.now());
-            store.put(r.container, bytes);
+            put->commit(r.container);
             uploaded = true;
         }
+        put.reset(); // uncommitted (an earlier run's pack is used): nothing becomes visible
     });
 
     // ---- repoint, then retire what nothing points into -------------------------------------
-    auto spans = wire::v2::object_spans(codec.decode_pack(bytes, opt.limits), bytes);
     std::unordered_map<ObjectId, const wire::v2::ObjectSpan*> span_of;
     for (const auto& s : spans)
         span_of.emplace(s.id, &s);
     auto now = hub.now();
     r.times.time("repoint", [&] {
-        ContainerRow row{
-            r.container, r.pack, ContainerFormat::v2_pack, bytes.size(), spans.size(), 0, 0, now};
+        ContainerRow row{r.container, r.pack, ContainerFormat::v2_pack, r.bytes, spans.size(), 0,
+                         0,           now};
         // A fresh key gets its row unless GC swept it as a stray first (this run then stood
         // still past the grace period): then nothing moves, and retire below drops it.
         if (uploaded)

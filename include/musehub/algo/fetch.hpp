@@ -11,17 +11,25 @@
 //   reuse    -> when one stored pack holds exactly what is to be sent, it is sent as-is
 //   assemble -> one ranged read per source container covering its wanted objects, the bytes
 //               kept as stored (zstd frames stay compressed for v2), encoded in the hub's wire
-//               piece by piece (wire/pack_writer.hpp): a clone holds its output, the previous
-//               snapshot and one batch of sources, never its whole history at once
-//   keep     -> the built pack is cached with an expiry; GC collects it afterwards
+//               piece by piece (wire/pack_writer.hpp) and sent to the caller's sink as they
+//               are made: a clone holds a piece of output, the snapshot chain being written
+//               and one batch of sources, never its whole history or its whole answer
+//   keep     -> the built pack is written to the cache as it is sent (store/pending_put.hpp)
+//               and kept with an expiry; GC collects it afterwards
+//
+// Nothing reaches the sink until the answer is known to be complete in the catalog, so a
+// request that fails (unknown commit, missing row) fails before its first byte; only the
+// store failing mid-read can cut an answer short, and then the error follows the bytes sent.
 
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
+#include "musehub/store/pending_put.hpp"
 #include "musehub/wire/messages.hpp"
 #include "musehub/wire/pack_writer.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -38,8 +46,16 @@ struct NegotiateResult {
 // that keeps many, little memory beside the output.
 inline constexpr std::uint64_t source_batch_bytes = 8u << 20;
 
+// Where a fetch sends its answer, piece by piece.
+using FetchSink = std::function<void(BytesView)>;
+
+// Stored bytes (the cache, a reused pack) go to a sink this many bytes at a time.
+inline constexpr std::uint64_t send_piece_bytes = 4u << 20;
+
 struct FetchResult {
-    Bytes bytes; // the pack, encoded in the hub's wire
+    Bytes bytes;            // the pack, when fetched without a sink (else empty)
+    std::uint64_t size = 0; // bytes sent
+    PackId pack;            // SHA-256 of the bytes sent (a v2 pack's key)
     std::size_t commits = 0, snapshots = 0, objects = 0;
     std::size_t sources_read = 0; // containers read to assemble it
     bool cache_hit = false;       // served from the fetch cache
@@ -79,10 +95,34 @@ inline std::string request_key(std::string_view wire, std::vector<CommitId> want
         h.update(b.name).update("\n").update(b.head.hex()).update("\n");
     return h.finish().hex();
 }
+
+// Sends the stored bytes under `key` to `sink` in pieces; false (nothing sent) when absent.
+template <ObjectStore S>
+bool send_stored(const S& store, const std::string& key, const FetchSink& sink, FetchResult& out) {
+    Sha256 hash;
+    for (std::uint64_t at = 0;; at += send_piece_bytes) {
+        auto piece = store.get_range(key, at, send_piece_bytes);
+        if (!piece) {
+            if (at == 0)
+                return false;
+            fail(errc::io, "stored pack '" + key + "' vanished while it was being sent");
+        }
+        if (!piece->empty()) {
+            sink(*piece);
+            hash.update(*piece);
+            out.size += piece->size();
+        }
+        if (piece->size() < send_piece_bytes)
+            break;
+    }
+    out.pack = PackId{hash.finish()};
+    return true;
+}
 } // namespace detail
 
+// The answer goes to `sink` as it is made; see the top of this file.
 template <class H>
-FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
+FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, const FetchSink& sink) {
     using namespace catalog;
     auto& cat = hub.catalog();
     auto& store = hub.store();
@@ -112,12 +152,11 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     Key<FetchCacheRow> cache_key{repo, request};
     if (auto cached =
             cat.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
-        cached && cached->expires_at > now)
-        if (auto bytes = store.get(cached->container)) {
-            out.bytes = std::move(*bytes);
-            out.cache_hit = true;
-            return out;
-        }
+        cached && cached->expires_at > now &&
+        detail::send_stored(store, cached->container, sink, out)) {
+        out.cache_hit = true;
+        return out;
+    }
 
     // ---- walk and select ------------------------------------------------------------------
     auto walk = walk_ancestors(std::span<const CommitId>(req.want), catalog_parents(cat),
@@ -129,7 +168,15 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                                        walk.unknown.front().hex() + " (run fsck)");
     // Commits and snapshots go into the writer as they are read, so a clone never holds its
     // history's manifests at once: only the chain being rebuilt and the previous snapshot.
-    auto writer = wire::pack_writer(hub.wire());
+    // Once the objects are declared, the pack goes to the caller and into the cache at once.
+    auto cache = begin_put(store);
+    Sha256 hash;
+    auto writer = wire::pack_writer(hub.wire(), [&](BytesView piece) {
+        sink(piece);
+        cache.write(piece);
+        hash.update(piece);
+        out.size += piece.size();
+    });
     std::vector<CommitId> commit_ids;
     std::vector<SnapshotId> snapshot_ids;
     {
@@ -223,7 +270,9 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
                 for (const auto& h : heads)
                     now_heads[h.name] = h.head;
                 if (a == b && (stored.branch_heads.empty() || stored.branch_heads == now_heads)) {
-                    out.bytes = std::move(*bytes);
+                    sink(*bytes);
+                    out.size = bytes->size();
+                    out.pack = PackId{sha256(*bytes)};
                     out.reused = true;
                     out.sources_read = 1;
                     return out;
@@ -236,18 +285,19 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     for (const auto& b : heads)
         branch_heads[b.name] = b.head;
     writer.set_branch_heads(std::move(branch_heads));
-    writer.reserve(ids.size(), stored_bytes);
+    writer.objects(ids.size(), stored_bytes);
     out.sources_read =
         for_each_source(store, std::span<const LocationRow>(locations), source_batch_bytes,
                         [&](std::span<const PackObject> objects, const auto&) {
                             for (const auto& o : objects)
                                 writer.add(o);
                         });
-    out.bytes = std::move(writer).finish();
+    std::move(writer).finish();
+    out.pack = PackId{hash.finish()};
 
     // ---- keep it for the next identical request -------------------------------------------
-    auto key = fetch_cache_key(PackId{sha256(out.bytes)}, now);
-    store.put(key, out.bytes);
+    auto key = fetch_cache_key(out.pack, now);
+    cache.commit(key);
     FetchCacheRow row{repo, request, key, now + opt.fetch_cache_ttl};
     cat.transact([&](auto& tx) {
         Key<TombstoneRow> tomb{key};
@@ -262,6 +312,17 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
         tx.upsert(std::span<const FetchCacheRow>(&row, 1));
         return 0;
     });
+    return out;
+}
+
+// The answer collected: FetchResult::bytes holds the pack.
+template <class H>
+FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
+    Bytes bytes;
+    auto out = fetch(hub, repo, req, [&](BytesView piece) {
+        bytes.insert(bytes.end(), piece.begin(), piece.end());
+    });
+    out.bytes = std::move(bytes);
     return out;
 }
 

@@ -125,7 +125,7 @@ public:
     // ---- packs ------------------------------------------------------------------------------
 
     class PackWriter;
-    PackWriter pack_writer() const;
+    PackWriter pack_writer(std::function<void(BytesView)> sink = {}) const;
 
     Bytes encode_pack(const Pack& pack) const;
 
@@ -164,6 +164,17 @@ public:
             spans.push_back(ObjectSpan{o.id, o.encoding, at - base, o.stored.size(), o.raw_size});
         }
         return spans;
+    }
+
+    // The object as the encoder sends it: raw bytes of `min_compress_bytes` or more compressed
+    // when that makes them smaller (`hold` keeps the compressed copy), anything else as given.
+    PackObject compressed(const PackObject& o, Bytes& hold) const {
+        if (o.encoding != Encoding::raw || o.stored.size() < options_.min_compress_bytes)
+            return o;
+        hold = zstd_compress(o.stored, options_.zstd_level);
+        if (hold.size() >= o.stored.size())
+            return o;
+        return PackObject{o.id, Encoding::zstd, BytesView(hold), o.raw_size};
     }
 
     // ---- messages ---------------------------------------------------------------------------
@@ -286,7 +297,8 @@ private:
 
     // ---- encode ---------------------------------------------------------------------------
 
-    void write_object(Bytes& out, const PackObject& o) const {
+    // One object, exactly as stored.
+    static void write_object(Bytes& out, const PackObject& o) {
         if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd)
             fail(errc::invalid_argument, "object " + o.id.hex() + " has unknown encoding " +
                                              std::to_string(static_cast<int>(o.encoding)));
@@ -294,23 +306,13 @@ private:
             fail(errc::invalid_argument, "object " + o.id.hex() + " declares " +
                                              std::to_string(o.raw_size) + " bytes but stores " +
                                              std::to_string(o.stored.size()));
-        Bytes compressed;
-        Encoding encoding = o.encoding;
-        BytesView stored = o.stored;
-        if (o.encoding == Encoding::raw && o.stored.size() >= options_.min_compress_bytes) {
-            compressed = zstd_compress(o.stored, options_.zstd_level);
-            if (compressed.size() < o.stored.size()) {
-                encoding = Encoding::zstd;
-                stored = compressed;
-            }
-        }
         auto id = IdText::format(o.id.digest);
         auto text = as_bytes(id);
         out.insert(out.end(), text.begin(), text.end());
-        out.push_back(std::byte{static_cast<std::uint8_t>(encoding)});
-        put_u64(out, stored.size());
+        out.push_back(std::byte{static_cast<std::uint8_t>(o.encoding)});
+        put_u64(out, o.stored.size());
         put_u64(out, o.raw_size);
-        out.insert(out.end(), stored.begin(), stored.end());
+        out.insert(out.end(), o.stored.begin(), o.stored.end());
     }
 
     // Appends `u64 length` + whatever `write` packs, then patches the length.
@@ -651,97 +653,164 @@ private:
 };
 
 // Encodes a pack piece by piece, for callers that never hold a whole Pack: fetch streams a
-// clone's snapshots and its source containers through one, so its memory is the output and
-// one source at a time, not every manifest and every source at once. Objects go straight into
-// the output; the record sections, small beside them, are gathered aside and placed after the
-// objects by finish(). Pieces may come in any order; records keep the order they came in, and
-// the same pieces always give the bytes encode_pack gives for a Pack holding them.
+// clone through one, holding the chain of snapshots being written and one batch of sources,
+// never its history or its whole output.
+//
+//   PackWriter w(wire, sink);                 // or without a sink: finish() returns the bytes
+//   w.add(commit); w.add(snapshot); w.add(tag); w.set_branch_heads(heads);   // records first
+//   w.objects(count, stored_bytes);           // then the objects to come, declared
+//   w.add(object); ...                        // written as stored, in pieces to the sink
+//   std::move(w).finish();                    // the records, META and the footer
+//
+// Records are gathered aside (small beside the objects); declaring the objects fixes every
+// section's place, so from there on the pack goes out front to back, to the sink in pieces of
+// about `piece_bytes` (the footer's hash computed as they go). Records keep the order they
+// came in, and the same pieces give the bytes encode_pack gives for a Pack holding them (whose
+// objects it compresses first). Out of order use (a record after the objects were declared,
+// more or fewer objects or bytes than declared) is errc::invalid_argument.
 class v2::PackWriter {
 public:
-    explicit PackWriter(const v2& wire) : wire_(&wire) {
-        out_.insert(out_.end(), reinterpret_cast<const std::byte*>(magic.data()),
-                    reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
-        out_.push_back(std::byte{version});
-        out_.push_back(std::byte{5});
-        out_.resize(out_.size() + 5 * table_entry_bytes);
-        objects_at_ = out_.size();
-        put_u64(out_, 0); // the object count, patched by finish()
+    using Sink = std::function<void(BytesView)>;
+    static constexpr std::size_t piece_bytes = std::size_t{1} << 20;
+
+    explicit PackWriter(const v2& wire, Sink sink = {}) : wire_(&wire), sink_(std::move(sink)) {
         for (auto* section : {&commits_, &snapshots_, &tags_})
-            put_u64(*section, 0);
+            put_u64(*section, 0); // the count, patched when the objects are declared
     }
 
-    // Makes room for `objects` more objects of `stored_bytes` in all, plus the record sections
-    // gathered so far: one allocation, where growth by doubling would copy the output and for a
-    // moment hold it twice.
-    void reserve(std::size_t objects, std::uint64_t stored_bytes) {
-        out_.reserve(out_.size() + objects * object_header_bytes + stored_bytes + commits_.size() +
-                     snapshots_.size() + tags_.size() + meta_estimate() + footer_bytes);
-    }
-
-    void add(const PackObject& o) {
-        wire_->write_object(out_, o);
-        ++counts_.objects;
-    }
     void add(const Commit& c) {
+        records_open("a commit");
         framed(commits_, [&] { detail::write_record<IdText>(commits_, c); });
         ++counts_.commits;
     }
     // Delta-encoded against the snapshot added before it, when that is smaller.
     void add(const Snapshot& s) {
+        records_open("a snapshot");
         wire_->write_snapshot(snapshots_, prev_ ? &*prev_ : nullptr, s);
         prev_ = s; // shares the manifest's leaves: cheap
         ++counts_.snapshots;
     }
     void add(const Tag& t) {
+        records_open("a tag");
         framed(tags_, [&] { detail::write_record<IdText>(tags_, t); });
         ++counts_.tags;
     }
     void set_branch_heads(std::map<std::string, CommitId> heads) {
+        records_open("branch heads");
         counts_.branch_heads = std::move(heads);
     }
 
-    Bytes finish() && {
-        store_u64(out_.data() + objects_at_, counts_.objects);
+    // Declares the objects to come: `count` of them, `stored_bytes` in all. Writes the header,
+    // the section table and the OBJECTS count.
+    void objects(std::size_t count, std::uint64_t stored_bytes) {
+        records_open("the objects");
+        declared_ = true;
+        counts_.objects = count;
+        objects_left_ = count;
+        bytes_left_ = stored_bytes;
+        prev_.reset();
         store_u64(commits_.data(), counts_.commits);
         store_u64(snapshots_.data(), counts_.snapshots);
         store_u64(tags_.data(), counts_.tags);
-        out_.reserve(out_.size() + commits_.size() + snapshots_.size() + tags_.size() +
-                     meta_estimate() + footer_bytes);
-        table(Section::objects, objects_at_, out_.size() - objects_at_);
-        for (auto [type, bytes] :
-             {std::pair{Section::commits, &commits_}, std::pair{Section::snapshots, &snapshots_},
-              std::pair{Section::tags, &tags_}}) {
-            table(type, out_.size(), bytes->size());
-            out_.insert(out_.end(), bytes->begin(), bytes->end());
-            Bytes{}.swap(*bytes);
+        write_meta(meta_, counts_);
+
+        std::uint64_t at = header_bytes + 5 * table_entry_bytes;
+        const std::uint64_t objects_length = 8 + count * object_header_bytes + stored_bytes;
+        const std::uint64_t total = at + objects_length + commits_.size() + snapshots_.size() +
+                                    tags_.size() + meta_.size() + footer_bytes;
+        out_.reserve(sink_ ? std::min<std::uint64_t>(total, 2 * piece_bytes) : total);
+        out_.insert(out_.end(), reinterpret_cast<const std::byte*>(magic.data()),
+                    reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
+        out_.push_back(std::byte{version});
+        out_.push_back(std::byte{5});
+        out_.resize(out_.size() + 5 * table_entry_bytes);
+        for (auto [type, length] : {std::pair{Section::objects, objects_length},
+                                    std::pair{Section::commits, std::uint64_t{commits_.size()}},
+                                    std::pair{Section::snapshots, std::uint64_t{snapshots_.size()}},
+                                    std::pair{Section::tags, std::uint64_t{tags_.size()}},
+                                    std::pair{Section::meta, std::uint64_t{meta_.size()}}}) {
+            auto* entry = out_.data() + header_bytes + index(type) * table_entry_bytes;
+            entry[0] = std::byte{static_cast<std::uint8_t>(type)};
+            store_u64(entry + 1, at);
+            store_u64(entry + 9, length);
+            at += length;
         }
-        const std::size_t meta_at = out_.size();
-        write_meta(out_, counts_);
-        table(Section::meta, meta_at, out_.size() - meta_at);
-        auto footer = sha256(BytesView{out_.data(), out_.size()});
-        auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
-        out_.insert(out_.end(), f, f + footer.bytes.size());
-        return std::move(out_);
+        put_u64(out_, count);
+    }
+
+    // An object, as stored; its bytes need to live only until add() returns. Returns where
+    // they begin in the pack (ObjectSpan::offset).
+    std::uint64_t add(const PackObject& o) {
+        if (!declared_)
+            fail(errc::invalid_argument,
+                 "v2 pack writer: an object before objects() declared them");
+        if (objects_left_ == 0 || o.stored.size() > bytes_left_)
+            fail(errc::invalid_argument,
+                 "v2 pack writer: object " + o.id.hex() + " is more than objects() declared");
+        const std::uint64_t at = sent_ + out_.size() + object_header_bytes;
+        write_object(out_, o);
+        --objects_left_;
+        bytes_left_ -= o.stored.size();
+        if (out_.size() >= piece_bytes)
+            flush();
+        return at;
+    }
+
+    // The rest of the pack: to the sink (returning nothing), or returned whole.
+    Bytes finish() && {
+        if (!declared_)
+            objects(0, 0);
+        if (objects_left_ != 0 || bytes_left_ != 0)
+            fail(errc::invalid_argument, "v2 pack writer: " + std::to_string(objects_left_) +
+                                             " object(s) and " + std::to_string(bytes_left_) +
+                                             " byte(s) declared were never added");
+        for (auto* section : {&commits_, &snapshots_, &tags_, &meta_}) {
+            out_.insert(out_.end(), section->begin(), section->end());
+            Bytes{}.swap(*section);
+            if (out_.size() >= piece_bytes)
+                flush();
+        }
+        if (!sink_) {
+            auto footer = sha256(BytesView{out_.data(), out_.size()});
+            auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
+            out_.insert(out_.end(), f, f + footer.bytes.size());
+            return std::move(out_);
+        }
+        flush();
+        auto footer = hash_.finish();
+        sink_(BytesView(reinterpret_cast<const std::byte*>(footer.bytes.data()), 32));
+        return {};
     }
 
 private:
-    void table(Section type, std::size_t offset, std::size_t length) {
-        auto* entry = out_.data() + header_bytes + index(type) * table_entry_bytes;
-        entry[0] = std::byte{static_cast<std::uint8_t>(type)};
-        store_u64(entry + 1, offset);
-        store_u64(entry + 9, length);
+    void records_open(std::string_view what) const {
+        if (declared_)
+            fail(errc::invalid_argument,
+                 "v2 pack writer: " + std::string(what) + " after objects() declared the objects");
     }
-    std::size_t meta_estimate() const noexcept { return 256 + 128 * counts_.branch_heads.size(); }
+    void flush() {
+        if (!sink_ || out_.empty())
+            return;
+        hash_.update(BytesView{out_.data(), out_.size()});
+        sink_(BytesView{out_.data(), out_.size()});
+        sent_ += out_.size();
+        out_.clear();
+    }
 
     const v2* wire_;
-    Bytes out_, commits_, snapshots_, tags_;
-    std::size_t objects_at_ = 0;
+    Sink sink_;
+    Bytes out_, commits_, snapshots_, tags_, meta_;
     Counts counts_;
     std::optional<Snapshot> prev_;
+    bool declared_ = false;
+    std::size_t objects_left_ = 0;
+    std::uint64_t bytes_left_ = 0;
+    std::uint64_t sent_ = 0; // bytes given to the sink
+    Sha256 hash_;
 };
 
-inline v2::PackWriter v2::pack_writer() const {
-    return PackWriter(*this);
+inline v2::PackWriter v2::pack_writer(PackWriter::Sink sink) const {
+    return PackWriter(*this, std::move(sink));
 }
 
 inline Bytes v2::encode_pack(const Pack& pack) const {
@@ -753,11 +822,17 @@ inline Bytes v2::encode_pack(const Pack& pack) const {
     for (const auto& t : pack.tags)
         w.add(t);
     w.set_branch_heads(pack.branch_heads);
+    // Compressed first, since the layout needs every object's stored size up front.
+    std::vector<Bytes> held(pack.objects.size());
+    std::vector<PackObject> objects;
+    objects.reserve(pack.objects.size());
     std::uint64_t stored = 0;
-    for (const auto& o : pack.objects)
-        stored += o.stored.size();
-    w.reserve(pack.objects.size(), stored);
-    for (const auto& o : pack.objects)
+    for (std::size_t i = 0; i < pack.objects.size(); ++i) {
+        objects.push_back(compressed(pack.objects[i], held[i]));
+        stored += objects.back().stored.size();
+    }
+    w.objects(objects.size(), stored);
+    for (const auto& o : objects)
         w.add(o);
     return std::move(w).finish();
 }

@@ -37,6 +37,9 @@
 // processes, then unlinks the temporary file. Directories are created on demand (each new one
 // fsynced into its parent) and never removed: their number is bounded by the fan-out.
 //
+// begin_put() streams a put whose key is known only once its bytes are: the temporary file
+// sits in objects/ until commit(key) renames it into place.
+//
 // Options::durable = false skips every fsync: objects are still atomically visible, but a
 // power loss or kernel crash may lose recent puts. Use it for tests and benchmarks only.
 //
@@ -65,6 +68,8 @@
 #include <random>
 #include <set>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 namespace musehub::fs {
 
@@ -98,6 +103,58 @@ public:
         if (durable_)
             sync_dir(loc.dir);
     }
+
+    // A put whose bytes arrive in pieces and whose key is named only at the end (a fetch
+    // pack is named by the hash of its bytes): the pieces go to a temporary file in objects/,
+    // commit(key) fsyncs it and renames it into place like put. Destroyed uncommitted, the
+    // temporary file is removed.
+    class PendingPut {
+    public:
+        PendingPut(const PendingPut&) = delete;
+        PendingPut& operator=(const PendingPut&) = delete;
+        PendingPut(PendingPut&& o) noexcept
+            : store_(o.store_), tmp_(std::move(o.tmp_)), fd_(std::exchange(o.fd_, -1)) {}
+        PendingPut& operator=(PendingPut&&) = delete;
+        ~PendingPut() {
+            if (fd_ >= 0)
+                ::close(fd_);
+            if (!tmp_.empty())
+                ::unlink(tmp_.c_str());
+        }
+
+        void write(BytesView data) {
+            if (tmp_.empty())
+                fail(errc::invalid_argument, "fs store: write to a put already committed");
+            write_all(fd_, tmp_, data);
+        }
+
+        void commit(std::string_view key) {
+            if (tmp_.empty())
+                fail(errc::invalid_argument, "fs store: put committed twice");
+            auto loc = store_->locate(key);
+            store_->make_dirs(loc.dir);
+            if (store_->durable_ && ::fsync(fd_) != 0)
+                io_fail("fsync", tmp_, errno);
+            int rc = ::close(std::exchange(fd_, -1));
+            if (rc != 0 && errno != EINTR)
+                io_fail("close", tmp_, errno);
+            publish(tmp_, loc.file); // removes the temporary file if it fails
+            tmp_.clear();
+            if (store_->durable_)
+                store_->sync_dir(loc.dir);
+        }
+
+    private:
+        friend class ObjectStore;
+        explicit PendingPut(const ObjectStore& store) : store_(&store) {
+            std::tie(tmp_, fd_) = store.create_temp(store.objects_);
+        }
+
+        const ObjectStore* store_;
+        std::filesystem::path tmp_;
+        int fd_ = -1;
+    };
+    PendingPut begin_put() const { return PendingPut(*this); }
 
     bool put_if_absent(std::string_view key, BytesView data) {
         auto loc = locate(key);
@@ -420,23 +477,19 @@ private:
         return buf;
     }
 
-    // Writes `data` to a new temporary file in `dir` (fsynced when durable) and returns its
-    // path; on failure removes it and throws.
-    std::filesystem::path write_temp(const std::filesystem::path& dir, BytesView data) const {
-        std::filesystem::path tmp;
-        int fd = -1;
-        for (int attempt = 0; fd < 0; ++attempt) {
-            tmp = dir / temp_name();
-            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (fd < 0 && (errno != EEXIST || attempt > 16))
+    // A new temporary file in `dir`, open for writing.
+    std::pair<std::filesystem::path, int> create_temp(const std::filesystem::path& dir) const {
+        for (int attempt = 0;; ++attempt) {
+            auto tmp = dir / temp_name();
+            int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd >= 0)
+                return {std::move(tmp), fd};
+            if (errno != EEXIST || attempt > 16)
                 io_fail("create", tmp, errno);
         }
-        auto fail_removing = [&](std::string_view op, int err) {
-            if (fd >= 0)
-                ::close(fd);
-            ::unlink(tmp.c_str());
-            io_fail(op, tmp, err);
-        };
+    }
+
+    static void write_all(int fd, const std::filesystem::path& file, BytesView data) {
         std::size_t done = 0;
         while (done < data.size()) {
             auto chunk = std::min<std::size_t>(data.size() - done, std::size_t{1} << 30);
@@ -444,16 +497,28 @@ private:
             if (n < 0) {
                 if (errno == EINTR)
                     continue;
-                fail_removing("write", errno);
+                io_fail("write", file, errno);
             }
             done += static_cast<std::size_t>(n);
         }
-        if (durable_ && ::fsync(fd) != 0)
-            fail_removing("fsync", errno);
-        int rc = ::close(fd);
-        fd = -1;
-        if (rc != 0 && errno != EINTR)
-            fail_removing("close", errno);
+    }
+
+    // Writes `data` to a new temporary file in `dir` (fsynced when durable) and returns its
+    // path; on failure removes it and throws.
+    std::filesystem::path write_temp(const std::filesystem::path& dir, BytesView data) const {
+        auto [tmp, fd] = create_temp(dir);
+        Fd guard(fd);
+        try {
+            write_all(fd, tmp, data);
+            if (durable_ && ::fsync(fd) != 0)
+                io_fail("fsync", tmp, errno);
+            int rc = ::close(std::exchange(guard.fd, -1));
+            if (rc != 0 && errno != EINTR)
+                io_fail("close", tmp, errno);
+        } catch (...) {
+            ::unlink(tmp.c_str());
+            throw;
+        }
         return tmp;
     }
 
