@@ -1018,8 +1018,8 @@ int main(int argc, char** argv) try {
     // As the musehub tool does: pack-sized buffers go back to the OS when freed.
     // MUSEHUB_BENCH_ALLOCATOR=default keeps glibc's defaults, for comparison.
     const char* alloc = std::getenv("MUSEHUB_BENCH_ALLOCATOR");
-    const bool tuned = !(alloc && std::string_view(alloc) == "default") &&
-                       return_large_buffers_to_os();
+    const bool tuned =
+        !(alloc && std::string_view(alloc) == "default") && return_large_buffers_to_os();
     std::printf("musehub end-to-end benchmark, wire v2; hubs and spilled packs under %s; "
                 "allocator: %s%s\n",
                 bench_root().c_str(),
