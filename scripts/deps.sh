@@ -12,6 +12,8 @@ PACKAGES=(
     libpq-dev libcurl4-openssl-dev
     postgresql nodejs    # the throwaway test servers of scripts/servers.sh (PostgreSQL 15, S3 via npm)
     python3              # tests/servers/faulty-s3.py, the S3 that fails on purpose
+    libcpp-httplib-dev libcli11-dev   # the musehub tool and hub server (examples/musehub)
+    git                  # musehub import-git, and the main job imports this repository
 )
 # npm: the machine image's nodejs (NodeSource 20.x) bundles npm and Conflicts: npm, so asking apt for
 # it there fails; Debian's own nodejs (18.x, also enough for the S3 server) needs the npm package.

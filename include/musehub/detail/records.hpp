@@ -223,25 +223,25 @@ struct RecordReader {
     }
 };
 
-// ---- the fetch message, {want: [id], have: [id]}, for either id spelling --------------------
+// ---- lists of ids, and the fetch message {want: [id], have: [id]}, for either id spelling ----
 
-template <class IdText>
-void write_ids(Packer& p, const std::vector<CommitId>& ids) {
+template <class IdText, class Id>
+void write_ids(Packer& p, const std::vector<Id>& ids) {
     p.pack_array(static_cast<std::uint32_t>(ids.size()));
     for (const auto& id : ids)
         pack_str(p, IdText::format(id.digest));
 }
 
-template <class IdText>
-std::vector<CommitId> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
+template <class IdText, class Id = CommitId>
+std::vector<Id> read_ids(const msgpack::object& o, const std::string& what, std::size_t max) {
     const auto& a = as_array(o, what);
     if (a.size > max)
         fail(errc::oversized, what + " has " + std::to_string(a.size) + " ids, over the limit of " +
                                   std::to_string(max));
-    std::vector<CommitId> ids;
+    std::vector<Id> ids;
     ids.reserve(a.size);
     for (std::uint32_t i = 0; i < a.size; ++i)
-        ids.push_back(CommitId{IdText::parse(as_str(a.ptr[i], what), what)});
+        ids.push_back(Id{IdText::parse(as_str(a.ptr[i], what), what)});
     return ids;
 }
 

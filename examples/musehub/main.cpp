@@ -1,0 +1,264 @@
+// musehub: the hub server and its maintenance commands, built from the public API only (as
+// libgit2 builds `lg2` from its examples).
+//
+//   musehub serve   [--data DIR | --store s3://… --catalog postgresql://…] [--port N] …
+//   musehub worker  run queued jobs (index, GC, consolidation) until SIGINT/SIGTERM
+//   musehub gc      [REPO…]     collect garbage (every repo when none is named)
+//   musehub consolidate REPO…  merge a repo's packs into one
+//   musehub fsck                check every invariant; exit 1 on a violation
+//   musehub stats               what the hub holds
+//   musehub jobs                the job queue
+//
+// Every command takes the backend options (backends.hpp) and `--json` for scripts; errors
+// name what went wrong and what to do next, and exit non-zero.
+
+#include "backends.hpp"
+#include "serve.hpp"
+
+#include <musehub/allocator.hpp>
+#include <musehub/hub.hpp>
+#include <musehub/wire/v2.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+using namespace musehub;
+using json = nlohmann::json;
+
+namespace {
+
+void add_backend_options(CLI::App& cmd, tool::BackendConfig& cfg) {
+    cmd.add_option("--data", cfg.data, "hub directory: files and SQLite (the embedded default)")
+        ->capture_default_str();
+    cmd.add_option("--store", cfg.store,
+                   "object store instead of DATA/objects: s3://BUCKET[/PREFIX]"
+                   " (endpoint, region and keys from the environment)");
+    cmd.add_option("--catalog", cfg.catalog,
+                   "catalog and queue instead of DATA/hub.db: postgresql://…");
+    cmd.add_flag("!--no-fsync", cfg.durable,
+                 "skip fsync (tests and benchmarks only: a crash may lose recent writes)");
+}
+
+// Runs `f` with a hub over the configured backends (wire v2: how maintenance reads packs).
+template <class F>
+int with_hub(const tool::BackendConfig& cfg, const HubOptions& options, F&& f) {
+    return tool::with_backends(cfg, [&](auto& store, auto& catalog, auto& queue) {
+        Hub hub{wire::v2{}, store, catalog, queue, options};
+        return f(hub);
+    });
+}
+
+std::set<std::string> all_repos(auto& hub) {
+    std::set<std::string> repos;
+    for (const auto& b : hub.catalog().template scan<Branch>(std::tuple{}))
+        repos.insert(b.repo);
+    return repos;
+}
+
+void print(bool as_json, const json& j, const std::string& text) {
+    if (as_json)
+        std::cout << j.dump(2) << "\n";
+    else
+        std::cout << text;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return_large_buffers_to_os();
+    CLI::App app{"musehub: a hub for Muse repositories"};
+    app.require_subcommand(1);
+    bool as_json = false;
+    app.add_flag("--json", as_json, "machine-readable output");
+    tool::BackendConfig backends;
+    HubOptions hub_options;
+    double grace_seconds = 3600;
+
+    tool::ServeConfig serve_cfg;
+    auto* serve = app.add_subcommand("serve", "serve the hub over HTTP (wire v1: the Muse client)");
+    add_backend_options(*serve, serve_cfg.backends);
+    serve->add_option("--bind", serve_cfg.bind, "address to listen on")->capture_default_str();
+    serve->add_option("--port", serve_cfg.port, "port (0: any free one, printed on stdout)")
+        ->capture_default_str();
+    serve
+        ->add_option("--workers", serve_cfg.workers,
+                     "in-process job workers (0 when `musehub worker` processes run)")
+        ->capture_default_str();
+    serve->add_option("--max-body", serve_cfg.max_body, "largest request body, bytes")
+        ->capture_default_str();
+    serve->add_option("--timeout", serve_cfg.timeout_seconds, "read/write timeout, seconds")
+        ->capture_default_str();
+    serve->add_option("--tokens", serve_cfg.tokens_file,
+                      "file of bearer tokens (one per line) required to write");
+    serve->add_flag("!--no-create-on-push", serve_cfg.create_on_push,
+                    "refuse pushes to repos that do not exist yet (404)");
+
+    auto* worker = app.add_subcommand("worker", "run queued jobs until SIGINT/SIGTERM");
+    add_backend_options(*worker, backends);
+
+    std::vector<std::string> repos;
+    auto* gc = app.add_subcommand("gc", "collect garbage");
+    add_backend_options(*gc, backends);
+    gc->add_option("repos", repos, "repos to collect (default: every repo)");
+    gc->add_option("--grace", grace_seconds,
+                   "seconds recent refs stay roots and retired bytes wait before deletion")
+        ->capture_default_str();
+
+    auto* consolidate = app.add_subcommand("consolidate", "merge a repo's packs into one");
+    add_backend_options(*consolidate, backends);
+    consolidate->add_option("repos", repos, "repos to consolidate (default: every repo)");
+
+    bool fsck_fast = false;
+    auto* fsck = app.add_subcommand("fsck", "check every invariant of the hub");
+    add_backend_options(*fsck, backends);
+    fsck->add_flag("--no-verify-bytes", fsck_fast, "do not read and hash every live object");
+
+    auto* stats = app.add_subcommand("stats", "what the hub holds");
+    add_backend_options(*stats, backends);
+
+    auto* jobs = app.add_subcommand("jobs", "list the job queue");
+    add_backend_options(*jobs, backends);
+
+    CLI11_PARSE(app, argc, argv);
+    hub_options.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
+
+    try {
+        if (*serve) {
+            serve_cfg.hub = hub_options;
+            return tool::serve(serve_cfg);
+        }
+        if (*worker) {
+            sigset_t stop_signals;
+            sigemptyset(&stop_signals);
+            sigaddset(&stop_signals, SIGINT);
+            sigaddset(&stop_signals, SIGTERM);
+            pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+            return with_hub(backends, hub_options, [&](auto& hub) {
+                std::atomic<bool> stop{false};
+                std::thread signals([&] {
+                    int sig = 0;
+                    sigwait(&stop_signals, &sig);
+                    stop = true;
+                });
+                algo::WorkerOptions w;
+                w.name = "worker-" + std::to_string(::getpid());
+                std::fprintf(stderr, "musehub worker %s: running jobs\n", w.name.c_str());
+                algo::run_worker(hub, stop, w);
+                signals.join();
+                std::fprintf(stderr, "musehub worker: stopped\n");
+                return 0;
+            });
+        }
+        if (*gc || *consolidate)
+            return with_hub(backends, hub_options, [&](auto& hub) {
+                std::set<std::string> names(repos.begin(), repos.end());
+                if (names.empty())
+                    names = all_repos(hub);
+                json out = json::array();
+                int rc = 0;
+                for (const auto& repo : names) {
+                    if (*gc) {
+                        auto r = hub.gc(repo);
+                        rc |= r.errors.empty() ? 0 : 1;
+                        out.push_back({{"repo", repo},
+                                       {"skipped", r.skipped},
+                                       {"reason", r.reason},
+                                       {"commits_deleted", r.commits_deleted},
+                                       {"objects_deleted", r.objects_deleted},
+                                       {"containers_retired", r.containers_retired},
+                                       {"bytes_purged", r.bytes_purged},
+                                       {"errors", r.errors}});
+                        if (!as_json)
+                            std::printf("%s: %s%zu commits, %zu objects deleted; %zu packs "
+                                        "retired; %llu bytes purged%s\n",
+                                        repo.c_str(), r.skipped ? "skipped, " : "",
+                                        r.commits_deleted, r.objects_deleted, r.containers_retired,
+                                        static_cast<unsigned long long>(r.bytes_purged),
+                                        r.errors.empty() ? "" : " (errors: will retry)");
+                    } else {
+                        auto r = hub.consolidate(repo);
+                        out.push_back({{"repo", repo},
+                                       {"skipped", r.skipped},
+                                       {"reason", r.reason},
+                                       {"sources", r.sources},
+                                       {"objects", r.objects},
+                                       {"bytes", r.bytes},
+                                       {"container", r.container}});
+                        if (!as_json)
+                            std::printf("%s: %s\n", repo.c_str(),
+                                        r.skipped ? r.reason.c_str()
+                                                  : (std::to_string(r.sources) + " packs -> 1 (" +
+                                                     std::to_string(r.objects) + " objects, " +
+                                                     std::to_string(r.bytes) + " bytes)")
+                                                        .c_str());
+                    }
+                }
+                if (as_json)
+                    std::cout << out.dump(2) << "\n";
+                return rc;
+            });
+        if (*fsck || *stats)
+            return with_hub(backends, hub_options, [&](auto& hub) {
+                algo::FsckOptions o;
+                o.verify_bytes = *fsck && !fsck_fast;
+                auto r = hub.fsck(o);
+                json j = {{"ok", r.ok()},
+                          {"repos", r.repos},
+                          {"branches", r.branches},
+                          {"commits", r.commits},
+                          {"snapshots", r.snapshots},
+                          {"objects", r.objects},
+                          {"containers", r.containers},
+                          {"objects_verified", r.objects_verified},
+                          {"stray_containers", r.stray_containers},
+                          {"unreferenced_objects", r.unreferenced_objects}};
+                json v = json::array();
+                for (const auto& x : r.violations)
+                    v.push_back({{"kind", x.kind}, {"detail", x.detail}});
+                j["violations"] = v;
+                std::string text =
+                    std::to_string(r.repos) + " repos, " + std::to_string(r.branches) +
+                    " branches, " + std::to_string(r.commits) + " commits, " +
+                    std::to_string(r.snapshots) + " snapshots, " + std::to_string(r.objects) +
+                    " objects in " + std::to_string(r.containers) + " packs\n";
+                if (*fsck) {
+                    for (const auto& x : r.violations)
+                        text += "VIOLATION " + x.kind + ": " + x.detail + "\n";
+                    text += r.ok() ? "fsck: ok (" + std::to_string(r.objects_verified) +
+                                         " objects read and hashed)\n"
+                                   : "fsck: " + std::to_string(r.violations.size()) +
+                                         " violation(s); see docs/operations.md, \"Recovery "
+                                         "and checks\"\n";
+                }
+                print(as_json, j, text);
+                return *fsck && !r.ok() ? 1 : 0;
+            });
+        if (*jobs)
+            return with_hub(backends, hub_options, [&](auto& hub) {
+                json out = json::array();
+                std::string text;
+                for (const auto& job : hub.queue().list()) {
+                    out.push_back({{"id", job.id},
+                                   {"kind", std::string(to_string(job.kind))},
+                                   {"state", std::string(to_string(job.state))},
+                                   {"attempts", job.attempts},
+                                   {"max_attempts", job.max_attempts},
+                                   {"last_error", job.last_error}});
+                    text += std::string(to_string(job.state)) + "\t" +
+                            std::string(to_string(job.kind)) + "\t" + job.id + "\t" +
+                            std::to_string(job.attempts) + "/" + std::to_string(job.max_attempts) +
+                            (job.last_error.empty() ? "" : "\t" + job.last_error) + "\n";
+                }
+                print(as_json, out, text.empty() ? "no jobs\n" : text);
+                return 0;
+            });
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "musehub: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,72 @@
+#pragma once
+// What an HTTP front end hands a musehub service and gets back, free of any HTTP library: the
+// musehub server binds these to cpp-httplib (examples/musehub), a user's own server to
+// whatever it runs on.
+
+#include "musehub/core/bytes.hpp"
+#include "musehub/core/error.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace musehub::http {
+
+struct Request {
+    std::string method;  // "GET", "POST"
+    std::string path;    // the URL path, e.g. "/alice/demo/refs" (no query string)
+    BytesView body = {}; // the request body, whole
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/x-msgpack";
+    Bytes body;
+};
+
+// The status an error's code answers: the client's mistakes are 4xx and name what was wrong;
+// only a failing store, catalog or queue is a 5xx.
+constexpr int status_of(errc code) noexcept {
+    switch (code) {
+    case errc::not_found:
+        return 404;
+    case errc::conflict:
+    case errc::non_fast_forward:
+        return 409;
+    case errc::oversized:
+        return 413;
+    case errc::unsupported:
+        return 501;
+    case errc::io:
+        return 503;
+    default:
+        return 400;
+    }
+}
+
+// {"detail": text}: the error body the Muse client was seen to accept (a FastAPI-style answer;
+// vectors/muse-0.1.5/http/30-POST-push.resp.json). UTF-8 passes through; controls, quotes and
+// backslashes are escaped as JSON requires.
+inline Response error_response(int status, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string json = "{\"detail\": \"";
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\')
+            json.append({'\\', c});
+        else if (c == '\n')
+            json += "\\n";
+        else if (u < 0x20 || u == 0x7f)
+            json.append({'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]});
+        else
+            json += c;
+    }
+    json += "\"}";
+    Response r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body.assign(reinterpret_cast<const std::byte*>(json.data()),
+                  reinterpret_cast<const std::byte*>(json.data()) + json.size());
+    return r;
+}
+
+} // namespace musehub::http
