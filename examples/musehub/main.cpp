@@ -8,11 +8,17 @@
 //   musehub fsck                check every invariant; exit 1 on a violation
 //   musehub stats               what the hub holds
 //   musehub jobs                the job queue
+//   musehub import-git GITDIR --repo NAME   a git history as Muse commits in the local hub
+//   musehub push URL --repo NAME [--branch B…] [--force]   local hub -> hub at URL (wire v1)
+//   musehub clone URL DIR [--branch B]      files of a branch head into DIR
+//   musehub pull [DIR]                      what the remote has since, files updated
 //
 // Every command takes the backend options (backends.hpp) and `--json` for scripts; errors
 // name what went wrong and what to do next, and exit non-zero.
 
 #include "backends.hpp"
+#include "client.hpp"
+#include "import_git.hpp"
 #include "serve.hpp"
 
 #include <musehub/allocator.hpp>
@@ -122,6 +128,35 @@ int main(int argc, char** argv) {
 
     auto* jobs = app.add_subcommand("jobs", "list the job queue");
     add_backend_options(*jobs, backends);
+
+    std::filesystem::path git_dir;
+    std::string repo_name;
+    std::vector<std::string> branches;
+    auto* import_git = app.add_subcommand("import-git", "import a git repository's history");
+    add_backend_options(*import_git, backends);
+    import_git->add_option("git_dir", git_dir, "the git repository")->required();
+    import_git->add_option("--repo", repo_name, "hub repo to import into (owner/slug)")->required();
+    import_git->add_option("--branch", branches, "branches to import (default: every branch)");
+
+    std::string url, token;
+    bool force = false;
+    auto* push = app.add_subcommand("push", "push branches of a local hub repo to a hub");
+    add_backend_options(*push, backends);
+    push->add_option("url", url, "http://HOST:PORT/<owner>/<slug>")->required();
+    push->add_option("--repo", repo_name, "the local repo (owner/slug)")->required();
+    push->add_option("--branch", branches, "branches to push (default: every branch)");
+    push->add_flag("--force", force, "overwrite remote branches that diverged");
+    push->add_option("--token", token, "bearer token, for a hub that requires one");
+
+    std::filesystem::path work_dir = ".";
+    std::string branch;
+    auto* clone = app.add_subcommand("clone", "clone a hub repo and write a branch's files");
+    clone->add_option("url", url, "http://HOST:PORT/<owner>/<slug>")->required();
+    clone->add_option("dir", work_dir, "where the files go (must be empty or absent)")->required();
+    clone->add_option("--branch", branch, "branch to check out (default: the hub's default)");
+
+    auto* pull = app.add_subcommand("pull", "fetch what the hub has since and update the files");
+    pull->add_option("dir", work_dir, "a clone")->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
     hub_options.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
@@ -237,6 +272,112 @@ int main(int argc, char** argv) {
                 print(as_json, j, text);
                 return *fsck && !r.ok() ? 1 : 0;
             });
+        if (*import_git)
+            return tool::with_backends(backends, [&](auto& store, auto& catalog, auto& queue) {
+                Hub hub{wire::v2{}, store, catalog, queue, hub_options};
+                tool::GitImporter importer(git_dir);
+                auto names = branches.empty() ? importer.branches() : branches;
+                const auto start = std::chrono::steady_clock::now();
+                auto r = importer.run(hub, repo_name, names);
+                const double s =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                json j = {{"repo", repo_name},
+                          {"commits", r.commits},
+                          {"branches", r.branches},
+                          {"objects", r.objects},
+                          {"object_bytes", r.object_bytes},
+                          {"seconds", s}};
+                for (const auto& [b, h] : r.heads)
+                    j["heads"][b] = h.hex();
+                print(as_json, j,
+                      "imported " + std::to_string(r.commits) + " commits, " +
+                          std::to_string(r.objects) + " objects (" +
+                          std::to_string(r.object_bytes) + " bytes) on " +
+                          std::to_string(r.branches) + " branch(es) into '" + repo_name + "' in " +
+                          std::to_string(s) + " s\n");
+                return 0;
+            });
+        if (*push)
+            return tool::with_backends(backends, [&](auto& store, auto& catalog, auto& queue) {
+                Hub local{wire::v1{}, store, catalog, queue, hub_options};
+                tool::V1Remote remote(tool::RemoteUrl::parse(url), token);
+                std::vector<std::string> names = branches;
+                if (names.empty())
+                    for (const auto& b : local.branches(repo_name))
+                        names.push_back(b.name);
+                if (names.empty())
+                    throw error(errc::not_found, "local repo '" + repo_name +
+                                                     "' has no branches (import or clone one)");
+                json out = json::array();
+                for (const auto& b : names) {
+                    auto r = tool::push_v1(local, repo_name, b, force, remote);
+                    out.push_back({{"branch", b},
+                                   {"head", r.head.hex()},
+                                   {"up_to_date", r.up_to_date},
+                                   {"commits", r.commits},
+                                   {"objects_sent", r.objects_sent},
+                                   {"bytes_sent", r.bytes_sent}});
+                    if (!as_json)
+                        std::printf("%s: %s\n", b.c_str(),
+                                    r.up_to_date
+                                        ? "up to date"
+                                        : (std::to_string(r.commits) + " commits, " +
+                                           std::to_string(r.objects_sent) + " objects sent (" +
+                                           std::to_string(r.bytes_sent) + " bytes)")
+                                              .c_str());
+                }
+                if (as_json)
+                    std::cout << out.dump(2) << "\n";
+                return 0;
+            });
+        if (*clone || *pull) {
+            tool::BackendConfig local_cfg;
+            local_cfg.data = work_dir / ".musehub";
+            tool::CloneState state;
+            if (*clone) {
+                if (std::filesystem::exists(work_dir) && !std::filesystem::is_empty(work_dir))
+                    throw error(errc::invalid_argument,
+                                work_dir.string() + " exists and is not empty: clone into a new "
+                                                    "directory");
+                state.url = url;
+            } else {
+                state = tool::CloneState::load(work_dir);
+            }
+            auto remote_url = tool::RemoteUrl::parse(state.url);
+            return tool::with_backends(local_cfg, [&](auto& store, auto& catalog, auto& queue) {
+                Hub local{wire::v1{}, store, catalog, queue, hub_options};
+                tool::V1Remote remote(remote_url);
+                std::vector<CommitId> have;
+                for (const auto& row : local.catalog().template scan<catalog::CommitRefRow>(
+                         std::tuple{remote_url.repo}))
+                    have.push_back(row.commit_id);
+                auto heads = tool::fetch_into(local, remote_url.repo, remote, have);
+                std::optional<CommitId> previous;
+                if (*clone) {
+                    state.branch = !branch.empty()       ? branch
+                                   : heads.count("main") ? std::string("main")
+                                                         : heads.begin()->first;
+                } else {
+                    previous = state.head;
+                }
+                auto at = heads.find(state.branch);
+                if (at == heads.end())
+                    throw error(errc::not_found, "the hub has no branch '" + state.branch + "'");
+                auto written =
+                    tool::checkout(local, remote_url.repo, at->second, work_dir, previous);
+                state.head = at->second;
+                state.save(work_dir);
+                json j = {{"dir", work_dir.string()},
+                          {"branch", state.branch},
+                          {"head", state.head.hex()},
+                          {"files_written", written}};
+                print(as_json, j,
+                      (*clone ? "cloned " : "pulled ") + remote_url.text() + " (" + state.branch +
+                          " at " + state.head.hex().substr(0, 12) + ") into " + work_dir.string() +
+                          ": " + std::to_string(written) + " files written\n");
+                return 0;
+            });
+        }
         if (*jobs)
             return with_hub(backends, hub_options, [&](auto& hub) {
                 json out = json::array();

@@ -15,6 +15,7 @@
 #include "musehub/algo/index.hpp"
 #include "musehub/algo/presigned.hpp"
 #include "musehub/algo/push.hpp"
+#include "musehub/algo/read.hpp"
 #include "musehub/algo/stream_push.hpp"
 #include "musehub/algo/worker.hpp"
 #include "musehub/catalog/concept.hpp"
@@ -150,6 +151,16 @@ public:
     std::vector<Branch> branches(const std::string& repo) const {
         return catalog_.template scan<Branch>(std::tuple{repo});
     }
+    // The tree of a commit, and the raw bytes of objects (hash-checked): what a working tree
+    // is made of. See algo/read.hpp.
+    Snapshot tree_of(const std::string& repo, const CommitId& commit) const {
+        return algo::tree_of(*this, repo, commit);
+    }
+    template <class Each>
+    void read_objects(const std::string& repo, std::span<const ObjectId> ids, Each&& each) const {
+        algo::read_objects(*this, repo, ids, std::forward<Each>(each));
+    }
+
     std::optional<CommitId> branch_head(const std::string& repo, const std::string& branch) const {
         catalog::Key<Branch> key{repo, branch};
         auto row =

@@ -1,0 +1,80 @@
+#pragma once
+// Reading a repo's content back: the tree of a commit and the raw bytes of objects, for tools
+// that materialise a working tree (the musehub tool's clone) or inspect a hub.
+//
+//   tree    -> the snapshot of a commit the repo references
+//   objects -> raw bytes of the repo's objects, read a batch of sources at a time (one ranged
+//              read per container, as fetch reads them) and decompressed; each one is checked
+//              against its id before it is handed out
+
+#include "musehub/algo/common.hpp"
+#include "musehub/algo/fetch.hpp"
+#include "musehub/algo/snapshots.hpp"
+#include "musehub/core/object_codec.hpp"
+#include "musehub/core/sha256.hpp"
+
+#include <optional>
+
+namespace musehub::algo {
+
+// The snapshot of `commit`; errc::not_found when the repo does not reference it.
+template <class H>
+Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) {
+    using namespace catalog;
+    const auto& cat = hub.catalog();
+    if (!cat.template contains<CommitRefRow>(
+            repo_keys(repo, std::span<const CommitId>(&commit, 1)))[0])
+        fail(errc::not_found, "commit " + commit.hex() + " is not in repo '" + repo + "'");
+    Key<CommitRow> key{commit};
+    auto row = cat.template find<CommitRow>(std::span<const Key<CommitRow>>(&key, 1))[0];
+    if (!row)
+        fail(errc::missing_object, "commit " + commit.hex() + " has no row (run fsck)");
+    std::optional<Snapshot> out;
+    for_each_snapshot(
+        cat, std::span<const SnapshotId>(&row->snapshot_id, 1), hub.options().batch_rows,
+        hub.options().limits, [&](const SnapshotId& id, const Snapshot* s) {
+            if (!s)
+                fail(errc::missing_object, "snapshot " + id.hex() + " has no row (run fsck)");
+            out = *s;
+        });
+    return std::move(*out);
+}
+
+// Calls each(id, raw bytes) for every distinct id in `ids` the repo references (errc::not_found
+// for one it does not). The bytes live only during the call.
+template <class H, class Each>
+void read_objects(const H& hub, const std::string& repo, std::span<const ObjectId> ids,
+                  Each&& each) {
+    using namespace catalog;
+    const auto& cat = hub.catalog();
+    const auto& opt = hub.options();
+    std::vector<LocationRow> locations;
+    std::unordered_set<ObjectId> seen;
+    for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+        auto refs = cat.template contains<ObjectRefRow>(repo_keys(repo, batch));
+        auto locs = cat.template find<LocationRow>(keys_of(batch));
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!refs[i])
+                fail(errc::not_found,
+                     "object " + batch[i].hex() + " is not in repo '" + repo + "'");
+            if (!locs[i])
+                fail(errc::missing_object,
+                     "object " + batch[i].hex() + " has no location (run fsck)");
+            if (seen.insert(batch[i]).second)
+                locations.push_back(std::move(*locs[i]));
+        }
+    });
+    for_each_source(hub.store(), std::span<const LocationRow>(locations), source_batch_bytes,
+                    [&](std::span<const PackObject> objects, const auto&) {
+                        for (const auto& o : objects) {
+                            auto raw = decode_object(o, opt.limits.max_object_bytes);
+                            if (sha256(raw) != o.id.digest)
+                                fail(errc::hash_mismatch,
+                                     "object " + o.id.hex() +
+                                         " read back with other bytes (run fsck)");
+                            each(o.id, BytesView(raw));
+                        }
+                    });
+}
+
+} // namespace musehub::algo
