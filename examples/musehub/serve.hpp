@@ -1,7 +1,8 @@
 #pragma once
 // `musehub serve`: the hub over HTTP. cpp-httplib parses HTTP and runs a thread pool; the
-// library's http::V1Service answers the Muse client's endpoints; this file binds the two and
-// adds what a production server needs:
+// library's http::V1Service answers the Muse client's endpoints and http::V2Service musehub's
+// own (under /v2/, fetch streamed as it is made); this file binds them to httplib and adds
+// what a production server needs:
 //
 //   - loopback by default (`--bind` to open it up), `--port 0` for any free port (the port
 //     is printed on the first line of stdout: "musehub: listening on http://ADDR:PORT");
@@ -21,6 +22,7 @@
 #include "backends.hpp"
 
 #include <musehub/http/v1_service.hpp>
+#include <musehub/http/v2_service.hpp>
 #include <musehub/hub.hpp>
 #include <musehub/wire/v2.hpp>
 
@@ -29,8 +31,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -69,7 +74,95 @@ inline std::set<std::string> read_tokens(const std::string& file) {
 }
 
 inline bool writes(const httplib::Request& req) {
-    return req.method != "GET";
+    if (req.method == "GET")
+        return false;
+    // POSTs that only read: fetch and negotiate (v1), fetch (v2).
+    return !(req.path.ends_with("/fetch") || req.path.ends_with("/negotiate"));
+}
+
+inline void set_body(httplib::Response& res, const http::Response& out) {
+    res.status = out.status;
+    res.set_content(reinterpret_cast<const char*>(out.body.data()), out.body.size(),
+                    out.content_type.c_str());
+}
+
+// Sends a streamed answer: its producer runs on a thread of its own and hands pieces to
+// httplib's writer through a queue of a few pieces (backpressure: a slow client slows the
+// producer, memory stays bounded). The status is decided once the first piece exists, so a
+// producer that fails before it (a refused request) still gets its 4xx; one that fails after
+// cuts the chunked answer short, which the client sees as an incomplete transfer.
+inline void send_streamed(httplib::Response& res, const http::Response& out) {
+    struct Pipe {
+        std::mutex m;
+        std::condition_variable cv;
+        std::deque<std::string> pieces;
+        bool done = false, cancelled = false;
+        std::exception_ptr error;
+    };
+    auto pipe = std::make_shared<Pipe>();
+    auto producer = std::make_shared<std::thread>([pipe, stream = out.stream] {
+        try {
+            stream([&](BytesView piece) {
+                std::unique_lock lock(pipe->m);
+                pipe->cv.wait(lock, [&] { return pipe->pieces.size() < 4 || pipe->cancelled; });
+                if (pipe->cancelled)
+                    throw std::runtime_error("the client went away");
+                pipe->pieces.emplace_back(reinterpret_cast<const char*>(piece.data()),
+                                          piece.size());
+                pipe->cv.notify_all();
+            });
+        } catch (...) {
+            std::lock_guard lock(pipe->m);
+            pipe->error = std::current_exception();
+        }
+        std::lock_guard lock(pipe->m);
+        pipe->done = true;
+        pipe->cv.notify_all();
+    });
+    {
+        std::unique_lock lock(pipe->m);
+        pipe->cv.wait(lock, [&] { return !pipe->pieces.empty() || pipe->done; });
+        if (pipe->pieces.empty()) { // finished or failed before its first piece
+            lock.unlock();
+            producer->join();
+            if (pipe->error) {
+                try {
+                    std::rethrow_exception(pipe->error);
+                } catch (const error& e) {
+                    return set_body(res, http::error_response(http::status_of(e.code()), e.what()));
+                } catch (const std::exception& e) {
+                    return set_body(res, http::error_response(500, e.what()));
+                }
+            }
+            return set_body(res, http::Response{200, out.content_type, {}, {}});
+        }
+    }
+    res.status = out.status;
+    res.set_chunked_content_provider(
+        out.content_type,
+        [pipe](std::size_t, httplib::DataSink& sink) {
+            std::unique_lock lock(pipe->m);
+            pipe->cv.wait(lock, [&] { return !pipe->pieces.empty() || pipe->done; });
+            if (!pipe->pieces.empty()) {
+                auto piece = std::move(pipe->pieces.front());
+                pipe->pieces.pop_front();
+                pipe->cv.notify_all();
+                lock.unlock();
+                return sink.write(piece.data(), piece.size());
+            }
+            if (pipe->error)
+                return false; // cut short: the answer is incomplete, and the client sees it
+            sink.done();
+            return true;
+        },
+        [pipe, producer](bool) {
+            {
+                std::lock_guard lock(pipe->m);
+                pipe->cancelled = true;
+                pipe->cv.notify_all();
+            }
+            producer->join();
+        });
 }
 
 inline std::string utc_now() {
@@ -95,6 +188,7 @@ inline int serve(const ServeConfig& cfg) {
         Hub v1hub{wire::v1{}, store, catalog, queue, cfg.hub};
         Hub v2hub{wire::v2{}, store, catalog, queue, cfg.hub};
         http::V1Service v1(v1hub, http::V1Options{cfg.create_on_push, "code"});
+        http::V2Service v2(v2hub);
 
         httplib::Server server;
         server.set_payload_max_length(cfg.max_body);
@@ -135,13 +229,14 @@ inline int serve(const ServeConfig& cfg) {
                 BytesView(reinterpret_cast<const std::byte*>(req.body.data()), req.body.size())};
             http::Response out;
             try {
-                out = v1.handle(r);
+                out = v2.serves(req.path) ? v2.handle(r) : v1.handle(r);
             } catch (const std::exception& e) { // a bug or a resource failure: never a crash
                 out = http::error_response(500, e.what());
             }
-            res.status = out.status;
-            res.set_content(reinterpret_cast<const char*>(out.body.data()), out.body.size(),
-                            out.content_type.c_str());
+            if (out.stream)
+                send_streamed(res, out);
+            else
+                set_body(res, out);
         };
         server.Get(R"(/.*)", answer);
         server.Post(R"(/.*)", answer);

@@ -7,8 +7,12 @@
 #include "contract/history.hpp"
 #include "e2e/server_process.hpp"
 
+#include "musehub/algo/stream_push.hpp"
+#include "musehub/algo/verify.hpp"
 #include "musehub/core/sha256.hpp"
+#include "musehub/wire/frames.hpp"
 #include "musehub/wire/v1.hpp"
+#include "musehub/wire/v2.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -181,9 +185,8 @@ TEST_CASE("E2E-2 bad requests get a clear refusal and change nothing", "[e2e][v1
         refused(client.Post("/alice/demo/push", wrong, push_body(c.pack(base), "main"),
                             "application/x-msgpack"),
                 401, "token");
-        auto r = client.Post("/alice/demo/fetch", auth,
-                             as_string(codec.encode_fetch(FetchRequest{{base}, {}})),
-                             "application/x-msgpack");
+        auto r = post(client, "/alice/demo/fetch", // a clone sends no token
+                      as_string(codec.encode_fetch(FetchRequest{{base}, {}})));
         REQUIRE(r);
         CHECK(r->status == 200);
     }
@@ -351,4 +354,103 @@ TEST_CASE("E2E-5 SIGTERM in the middle of a push: it finishes or leaves nothing"
     else
         CHECK((branch.empty() || branch.at("main") == head.hex()));
     CHECK(again.stop() == 0);
+}
+
+TEST_CASE("E2E-6 wire v2 over HTTP: pack push, stream push, streamed fetch, refusals",
+          "[e2e][v2]") {
+    contract::TempDir dir("musehub-e2e");
+    e2e::ServerProcess server(dir.path());
+    httplib::Client client("127.0.0.1", server.port());
+    const wire::v2 v2;
+    auto bytes_of = [](const std::string& s) {
+        return BytesView(reinterpret_cast<const std::byte*>(s.data()), s.size());
+    };
+
+    contract::Client c;
+    std::mt19937_64 rng(6);
+    std::string noise(3u << 20, '\0'); // the fetch answer spans several pieces
+    for (auto& ch : noise)
+        ch = static_cast<char>(rng());
+    c.write("noise.bin", noise);
+    c.write("README.md", "# v2\n");
+    auto base = c.commit("base");
+
+    // The pack upload.
+    auto pushed = post(client, "/v2/alice/fast/push",
+                       as_string(v2.encode_push(PushRequest{c.pack(base), "main", false, {}})));
+    REQUIRE(pushed);
+    INFO(pushed->body);
+    REQUIRE(pushed->status == 200);
+    auto answer = msgpack_of(pushed->body);
+    CHECK(answer.at("outcome") == "created");
+    CHECK(answer.at("head") == "sha256:" + base.hex());
+    auto refs = client.Get("/v2/alice/fast/refs");
+    REQUIRE(refs);
+    CHECK(msgpack_of(refs->body).at("branch_heads").at("main") == "sha256:" + base.hex());
+
+    // The stream push of the next commit.
+    c.write("README.md", "# v2, streamed\n");
+    auto tip = c.commit("streamed");
+    auto next = c.pack(tip, {base});
+    Pack objects;
+    for (const auto& o : next.objects)
+        objects.add_object(o.stored);
+    Pack history;
+    history.commits = next.commits;
+    history.snapshots = next.snapshots;
+    wire::frames::Header header{
+        "alice/fast", "main", base.digest, false, objects.objects.size(), history.commits.size()};
+    auto request = algo::stream_push_request(header, std::vector<Pack>{objects}, history);
+    auto streamed = post(client, "/v2/alice/fast/push/stream", as_string(request));
+    REQUIRE(streamed);
+    REQUIRE(streamed->status == 200);
+    wire::frames::FrameReader reader(1u << 30);
+    reader.feed(bytes_of(streamed->body));
+    std::optional<wire::frames::Result> result;
+    std::size_t progress = 0;
+    while (auto f = reader.next()) {
+        if (f->type == wire::frames::FrameType::progress)
+            ++progress;
+        if (f->type == wire::frames::FrameType::result)
+            result = wire::frames::decode_result(f->payload, {});
+        CHECK(f->type != wire::frames::FrameType::error);
+    }
+    REQUIRE(result);
+    CHECK(result->head == tip.digest);
+    CHECK(progress >= 2);
+
+    // A stream sent to another repo than its header names is refused in an X frame.
+    auto elsewhere = post(client, "/v2/alice/other/push/stream", as_string(request));
+    REQUIRE(elsewhere);
+    CHECK(elsewhere->body.find("was sent to 'alice/other'") != std::string::npos);
+
+    // The fetch, streamed (chunked): the whole history, every id re-derived by decoding.
+    auto clone =
+        post(client, "/v2/alice/fast/fetch", as_string(v2.encode_fetch(FetchRequest{{tip}, {}})));
+    REQUIRE(clone);
+    REQUIRE(clone->status == 200);
+    CHECK(clone->get_header_value("Transfer-Encoding") == "chunked");
+    auto pack = v2.decode_pack(bytes_of(clone->body), Limits{});
+    CHECK(pack.commits.size() == 2);
+    CHECK(pack.branch_heads.at("main") == tip);
+    for (const auto& o : pack.objects)
+        CHECK_NOTHROW(verify_object(o, Limits{}.max_object_bytes));
+    // The same repo through the Muse client's endpoints.
+    auto v1clone =
+        post(client, "/alice/fast/fetch", as_string(codec.encode_fetch(FetchRequest{{tip}, {}})));
+    REQUIRE(v1clone);
+    CHECK(v1clone->status == 200);
+
+    // Refused before the first byte: a commit the repo lacks is 404, not a cut stream.
+    auto unknown = post(client, "/v2/alice/fast/fetch",
+                        as_string(v2.encode_fetch(FetchRequest{{CommitId{sha256("no")}}, {}})));
+    REQUIRE(unknown);
+    CHECK(unknown->status == 404);
+    CHECK(json::parse(unknown->body).at("detail").get<std::string>().find("not in repo") !=
+          std::string::npos);
+    // The fs store cannot presign: 501 says what to do instead.
+    auto presign = post(client, "/v2/alice/fast/presign", "\x80");
+    REQUIRE(presign);
+    CHECK(presign->status == 501);
+    CHECK(server.stop() == 0);
 }

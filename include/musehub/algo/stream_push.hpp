@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace musehub::algo {
@@ -39,6 +40,9 @@ public:
     StreamPush(const StreamPush&) = delete;
     StreamPush& operator=(const StreamPush&) = delete;
     ~StreamPush() { stop_heartbeat(); }
+
+    // The repo the stream must name in its 'H' frame (a server that routes by URL sets it).
+    void expect_repo(std::string repo) { expected_repo_ = std::move(repo); }
 
     // Feeds request bytes as they arrive. Errors never escape: they end the stream with an X frame.
     void feed(BytesView chunk) {
@@ -91,6 +95,9 @@ private:
             header_ = wire::frames::decode_header(f.payload, limits);
             detail::validate_name("repo", header_->repo);
             detail::validate_name("branch", header_->branch);
+            if (expected_repo_ && *expected_repo_ != header_->repo)
+                fail(errc::invalid_argument, "stream push names repo '" + header_->repo +
+                                                 "' but was sent to '" + *expected_repo_ + "'");
             start_heartbeat();
             progress("header", 0, header_->objects);
             return;
@@ -242,6 +249,7 @@ private:
     std::uint64_t objects_ = 0, objects_new_ = 0;
     bool commits_seen_ = false;
     bool done_ = false;
+    std::optional<std::string> expected_repo_;
     std::optional<PushResult> result_;
     PhaseTimes times_;
 

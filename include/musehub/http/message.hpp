@@ -6,6 +6,9 @@
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/error.hpp"
 
+#include <functional>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +24,37 @@ struct Response {
     int status = 200;
     std::string content_type = "application/x-msgpack";
     Bytes body;
+    // Set for an answer made as it is sent (a fetch): writes the body, piece by piece, to the
+    // function it is given, and `body` is unused. It may throw before its first piece (the
+    // request was refused: answer status_of(code) instead) or after (cut the connection short).
+    std::function<void(const std::function<void(BytesView)>&)> stream;
 };
+
+// Which endpoint a path names, and for which repo: "/<owner>/<slug>/<endpoint>" with one of
+// `endpoints` (longest first where one ends another, e.g. "push/objects" before "push");
+// nullopt for any other path.
+struct Route {
+    std::string repo;     // "<owner>/<slug>"
+    std::string endpoint; // "refs", "push/objects", …
+};
+inline std::optional<Route> route(std::string_view path,
+                                  std::initializer_list<std::string_view> endpoints) {
+    for (auto endpoint : endpoints) {
+        if (path.size() <= endpoint.size() + 1 || !path.ends_with(endpoint) ||
+            path[path.size() - endpoint.size() - 1] != '/')
+            continue;
+        auto repo = path.substr(0, path.size() - endpoint.size() - 1);
+        if (!repo.starts_with('/'))
+            return std::nullopt;
+        repo.remove_prefix(1);
+        auto slash = repo.find('/');
+        if (slash == std::string_view::npos || slash == 0 || slash + 1 == repo.size() ||
+            repo.find('/', slash + 1) != std::string_view::npos)
+            return std::nullopt; // exactly <owner>/<slug>
+        return Route{std::string(repo), std::string(endpoint)};
+    }
+    return std::nullopt;
+}
 
 // The status an error's code answers: the client's mistakes are 4xx and name what was wrong;
 // only a failing store, catalog or queue is a 5xx.

@@ -51,27 +51,9 @@ class V1Service {
 public:
     explicit V1Service(H& hub, V1Options options = {}) : hub_(hub), options_(std::move(options)) {}
 
-    // Which endpoint a path names, and for which repo; nullopt for a path that is none of them.
-    struct Route {
-        std::string repo;
-        std::string endpoint; // "refs", "push/objects", …
-    };
     static std::optional<Route> route(std::string_view path) {
-        for (std::string_view endpoint : {"/push/objects", "/filter-objects", "/negotiate",
-                                          "/presign", "/fetch", "/push", "/refs", "/tags"}) {
-            if (!path.ends_with(endpoint))
-                continue;
-            auto repo = path.substr(0, path.size() - endpoint.size());
-            if (!repo.starts_with('/'))
-                return std::nullopt;
-            repo.remove_prefix(1);
-            auto slash = repo.find('/');
-            if (slash == std::string_view::npos || slash == 0 || slash + 1 == repo.size() ||
-                repo.find('/', slash + 1) != std::string_view::npos)
-                return std::nullopt; // exactly <owner>/<slug>
-            return Route{std::string(repo), std::string(endpoint.substr(1))};
-        }
-        return std::nullopt;
+        return http::route(path, {"push/objects", "filter-objects", "negotiate", "presign", "fetch",
+                                  "push", "refs", "tags"});
     }
 
     Response handle(const Request& req) {

@@ -1,0 +1,258 @@
+#pragma once
+// musehub's own HTTP endpoints (wire v2, spec/wire-v2.md and docs/protocol.md) over a Hub
+// whose wire is v2, free of any HTTP library, beside the Muse client's v1 endpoints: the same
+// repos, under /v2/<owner>/<slug>/…. Ids are spelled "sha256:" + hex.
+//
+//   GET  …/refs         -> {default_branch, branch_heads {name: id}}
+//   POST …/push         a v2 push message {branch, force, pack} (the pack upload)
+//                       -> {ok, outcome, head, previous, branch_heads}
+//   POST …/push/stream  stream frames (H, O…, C…, E) -> the answer frames (P…, then R or X),
+//                       sent once the request has been read
+//   POST …/fetch        {want, have} -> the pack, streamed as it is made
+//   POST …/presign      {objects: [{id, size}]} -> {uploads: [{id, key, url, headers}],
+//                       already_present: [id]}        (stores that can presign; else 501)
+//   POST …/confirm      {uploads: [{id, key}]} -> {registered, missing, rejected: [{id, why}]}
+//
+// Errors are JSON {"detail": …} with the status of their errc, as for v1.
+
+#include "musehub/algo/push.hpp"
+#include "musehub/detail/msgpack.hpp"
+#include "musehub/detail/records.hpp"
+#include "musehub/http/message.hpp"
+#include "musehub/store/concept.hpp"
+#include "musehub/wire/v2.hpp"
+
+#include <string>
+#include <type_traits>
+
+namespace musehub::http {
+
+template <class H>
+class V2Service {
+    static_assert(std::is_same_v<typename H::wire_type, wire::v2>,
+                  "V2Service serves a Hub whose wire is wire::v2");
+
+public:
+    static constexpr std::string_view prefix = "/v2";
+
+    explicit V2Service(H& hub) : hub_(hub) {}
+
+    static bool serves(std::string_view path) { return path.starts_with("/v2/"); }
+
+    Response handle(const Request& req) {
+        auto r = serves(req.path)
+                     ? route(std::string_view(req.path).substr(prefix.size()),
+                             {"push/stream", "presign", "confirm", "fetch", "push", "refs"})
+                     : std::nullopt;
+        if (!r)
+            return error_response(404, "no such endpoint: " + req.method + " " + req.path +
+                                           " (musehub's v2 endpoints are under "
+                                           "/v2/<owner>/<slug>/)");
+        const bool get = r->endpoint == "refs";
+        if (req.method != (get ? "GET" : "POST"))
+            return error_response(405, r->endpoint + " takes " + (get ? "GET" : "POST") + ", not " +
+                                           req.method);
+        try {
+            return dispatch(*r, req.body);
+        } catch (const error& e) {
+            return error_response(status_of(e.code()), e.what());
+        }
+    }
+
+private:
+    using Packer = musehub::detail::Packer;
+    using IdText = wire::v2::IdText;
+
+    Response dispatch(const Route& r, BytesView body) {
+        const auto& e = r.endpoint;
+        if (e == "refs")
+            return refs(r.repo);
+        if (e == "push")
+            return push(r.repo, body);
+        if (e == "push/stream")
+            return stream_push(r.repo, body);
+        if (e == "fetch")
+            return fetch(r.repo, body);
+        if constexpr (PresigningStore<typename H::store_type>) {
+            if (e == "presign")
+                return presign(r.repo, body);
+            return confirm(r.repo, body);
+        } else {
+            fail(errc::unsupported, "this hub's object store cannot presign uploads: push the "
+                                    "pack instead (POST …/push or …/push/stream)");
+        }
+    }
+
+    template <class F>
+    static Response msgpack_answer(F&& write) {
+        Response out;
+        musehub::detail::ByteSink sink{out.body};
+        Packer p(sink);
+        write(p);
+        return out;
+    }
+    static void str(Packer& p, std::string_view s) { musehub::detail::pack_str(p, s); }
+    static void id(Packer& p, const Digest& d) { str(p, IdText::format(d)); }
+
+    void pack_heads(Packer& p, const std::string& repo) const {
+        auto heads = hub_.branches(repo);
+        p.pack_map(static_cast<std::uint32_t>(heads.size()));
+        for (const auto& b : heads) {
+            str(p, b.name);
+            id(p, b.head.digest);
+        }
+    }
+
+    Response refs(const std::string& repo) const {
+        auto heads = hub_.branches(repo);
+        if (heads.empty())
+            fail(errc::not_found, "repo '" + repo + "' does not exist (it has no branch)");
+        std::string default_branch = heads.front().name;
+        for (const auto& b : heads)
+            if (b.name == "main")
+                default_branch = "main";
+        return msgpack_answer([&](Packer& p) {
+            p.pack_map(2);
+            str(p, "default_branch");
+            str(p, default_branch);
+            str(p, "branch_heads");
+            pack_heads(p, repo);
+        });
+    }
+
+    Response push(const std::string& repo, BytesView body) {
+        auto r = hub_.push(repo, body);
+        return msgpack_answer([&](Packer& p) {
+            p.pack_map(5);
+            str(p, "ok");
+            p.pack_true();
+            str(p, "outcome");
+            str(p, algo::to_string(r.outcome));
+            str(p, "head");
+            id(p, r.head.digest);
+            str(p, "previous");
+            if (r.previous)
+                id(p, r.previous->digest);
+            else
+                p.pack_nil();
+            str(p, "branch_heads");
+            pack_heads(p, repo);
+        });
+    }
+
+    // The answer frames are gathered and sent once the request has been read (an HTTP/1.1
+    // exchange: the client sends, then reads); the stream's own checks are all there.
+    Response stream_push(const std::string& repo, BytesView body) {
+        Response out;
+        out.content_type = "application/octet-stream";
+        auto session = hub_.stream_push(
+            [&](BytesView frame) { out.body.insert(out.body.end(), frame.begin(), frame.end()); });
+        session.expect_repo(repo);
+        session.feed(body);
+        session.finish();
+        return out;
+    }
+
+    Response fetch(const std::string& repo, BytesView body) {
+        auto req = hub_.wire().decode_fetch(body, hub_.options().limits);
+        Response out;
+        out.content_type = "application/octet-stream";
+        out.stream = [this, repo, req](const std::function<void(BytesView)>& write) {
+            hub_.fetch(repo, req, write);
+        };
+        return out;
+    }
+
+    // ---- presigned uploads ---------------------------------------------------------------
+
+    const msgpack::object_map& message(const msgpack::object_handle& h,
+                                       const std::string& what) const {
+        return musehub::detail::as_map(h.get(), what);
+    }
+
+    Response presign(const std::string& repo, BytesView body) {
+        const auto& limits = hub_.options().limits;
+        auto h = musehub::detail::unpack_bounded(body, limits, "v2 presign");
+        const auto& objects = musehub::detail::as_array(
+            musehub::detail::require_key(message(h, "v2 presign"), "objects", "v2 presign"),
+            "v2 presign 'objects'");
+        if (objects.size > limits.max_objects)
+            fail(errc::oversized,
+                 "v2 presign names " + std::to_string(objects.size) + " objects, over max_objects");
+        std::vector<algo::PresignItem> items;
+        for (std::uint32_t i = 0; i < objects.size; ++i) {
+            const auto& m = musehub::detail::as_map(objects.ptr[i], "v2 presign object");
+            items.push_back(
+                {ObjectId{IdText::parse(
+                     musehub::detail::as_str(
+                         musehub::detail::require_key(m, "id", "v2 presign object"), "id"),
+                     "id")},
+                 musehub::detail::as_uint(
+                     musehub::detail::require_key(m, "size", "v2 presign object"), "size")});
+        }
+        auto r = hub_.presign(repo, items);
+        return msgpack_answer([&](Packer& p) {
+            p.pack_map(2);
+            str(p, "uploads");
+            p.pack_array(static_cast<std::uint32_t>(r.uploads.size()));
+            for (const auto& u : r.uploads) {
+                p.pack_map(4);
+                str(p, "id");
+                id(p, u.id.digest);
+                str(p, "key");
+                str(p, u.key);
+                str(p, "url");
+                str(p, u.url);
+                str(p, "headers");
+                p.pack_map(static_cast<std::uint32_t>(u.headers.size()));
+                for (const auto& [k, v] : u.headers)
+                    str(p, k), str(p, v);
+            }
+            str(p, "already_present");
+            musehub::detail::write_ids<IdText>(p, r.already_present);
+        });
+    }
+
+    Response confirm(const std::string& repo, BytesView body) {
+        const auto& limits = hub_.options().limits;
+        auto h = musehub::detail::unpack_bounded(body, limits, "v2 confirm");
+        const auto& uploads = musehub::detail::as_array(
+            musehub::detail::require_key(message(h, "v2 confirm"), "uploads", "v2 confirm"),
+            "v2 confirm 'uploads'");
+        if (uploads.size > limits.max_objects)
+            fail(errc::oversized,
+                 "v2 confirm names " + std::to_string(uploads.size) + " uploads, over max_objects");
+        std::vector<algo::ConfirmItem> items;
+        for (std::uint32_t i = 0; i < uploads.size; ++i) {
+            const auto& m = musehub::detail::as_map(uploads.ptr[i], "v2 confirm upload");
+            items.push_back(
+                {ObjectId{IdText::parse(
+                     musehub::detail::as_str(
+                         musehub::detail::require_key(m, "id", "v2 confirm upload"), "id"),
+                     "id")},
+                 std::string(musehub::detail::as_str(
+                     musehub::detail::require_key(m, "key", "v2 confirm upload"), "key"))});
+        }
+        auto r = hub_.confirm_uploads(repo, items);
+        return msgpack_answer([&](Packer& p) {
+            p.pack_map(3);
+            str(p, "registered");
+            musehub::detail::write_ids<IdText>(p, r.registered);
+            str(p, "missing");
+            musehub::detail::write_ids<IdText>(p, r.missing);
+            str(p, "rejected");
+            p.pack_array(static_cast<std::uint32_t>(r.rejected.size()));
+            for (const auto& [object, why] : r.rejected) {
+                p.pack_map(2);
+                str(p, "id");
+                id(p, object.digest);
+                str(p, "why");
+                str(p, why);
+            }
+        });
+    }
+
+    H& hub_;
+};
+
+} // namespace musehub::http
