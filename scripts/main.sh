@@ -6,8 +6,9 @@
 #               commit of its own) into a local hub with `musehub import-git`
 #   2. serve    `musehub serve` on a free loopback port, over a second, empty hub directory
 #   3. push     every branch through HTTP (wire v1, as the Muse client pushes)
-#   4. clone    every branch head back into its own directory; every file is compared byte
-#               for byte with `git archive` of the same branch
+#   4. clone    every branch head back into its own directory (and main once more through
+#               musehub's own wire v2); every file is compared byte for byte with
+#               `git archive` of the same branch
 #   5. force    `feature` rewritten (its commit amended), imported again and force-pushed
 #   6. gc       on the server's hub (grace 0: collect at once), consolidation, and gc again
 #               (which purges the packs consolidation retired)
@@ -92,6 +93,8 @@ for b in main feature; do
     phase "clone $b" "$tool" clone "$remote" "$work/clone-$b" --branch "$b"
     phase "compare $b" compare "$b" "$work/clone-$b"
 done
+phase "clone main (wire v2)" "$tool" clone "$remote" "$work/clone-v2" --branch main --wire v2
+phase "compare main (wire v2)" compare main "$work/clone-v2"
 
 # ---- 5. rewrite feature and force-push -------------------------------------------------------
 git_as_main checkout -q feature

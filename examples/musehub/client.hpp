@@ -38,17 +38,72 @@ struct RemoteUrl {
     std::string text() const { return "http://" + host + ":" + std::to_string(port) + "/" + repo; }
 };
 
-// The v1 endpoints of one remote repo, each call one request; a refusal becomes an error that
-// says what the hub said.
-class V1Remote {
+// One remote repo over HTTP: each call one request; a refusal becomes an error that says what
+// the hub said (its JSON `detail`), typed by status.
+class HttpRemote {
 public:
-    explicit V1Remote(RemoteUrl url, std::string token = {})
+    HttpRemote(RemoteUrl url, std::string token)
         : url_(std::move(url)), http_(url_.host, url_.port), token_(std::move(token)) {
         http_.set_read_timeout(600, 0);
         http_.set_write_timeout(600, 0);
     }
-
     const RemoteUrl& url() const { return url_; }
+
+protected:
+    template <class Id>
+    static nlohmann::json hex(const std::vector<Id>& ids, std::string_view prefix = "") {
+        auto out = nlohmann::json::array();
+        for (const auto& id : ids)
+            out.push_back(std::string(prefix) + id.hex());
+        return out;
+    }
+    static std::string to_msgpack(const nlohmann::json& j) {
+        auto bytes = nlohmann::json::to_msgpack(j);
+        return {bytes.begin(), bytes.end()};
+    }
+    static nlohmann::json msgpack(const std::string& body) {
+        return nlohmann::json::from_msgpack(body.begin(), body.end());
+    }
+
+    // `path` below the repo: "refs", "v2:fetch" is /v2/<repo>/fetch.
+    std::string call(const std::string& method, const std::string& endpoint,
+                     const std::string& body, bool v2 = false) {
+        const auto path = (v2 ? "/v2/" : "/") + url_.repo + "/" + endpoint;
+        httplib::Headers headers{{"Accept", "application/x-msgpack, application/json"}};
+        if (!token_.empty())
+            headers.emplace("Authorization", "Bearer " + token_);
+        auto r = method == "GET" ? http_.Get(path, headers)
+                                 : http_.Post(path, headers, body, "application/x-msgpack");
+        if (!r)
+            throw std::runtime_error("cannot reach " + url_.text() + " (" + endpoint +
+                                     "): " + httplib::to_string(r.error()) +
+                                     "; is `musehub serve` running there?");
+        if (r->status != 200) {
+            std::string detail = r->body;
+            try {
+                detail = nlohmann::json::parse(r->body).at("detail").get<std::string>();
+            } catch (const std::exception&) {
+            }
+            throw error(r->status == 409   ? errc::non_fast_forward
+                        : r->status == 404 ? errc::not_found
+                                           : errc::invalid_argument,
+                        endpoint + " answered " + std::to_string(r->status) + ": " + detail);
+        }
+        return std::move(r->body);
+    }
+
+private:
+    RemoteUrl url_;
+    httplib::Client http_;
+    std::string token_;
+};
+
+// The Muse client's endpoints (wire v1).
+class V1Remote : public HttpRemote {
+public:
+    using wire_type = wire::v1;
+    explicit V1Remote(RemoteUrl url, std::string token = {})
+        : HttpRemote(std::move(url), std::move(token)) {}
 
     std::map<std::string, CommitId> heads() {
         auto answer = msgpack(call("GET", "refs", {}));
@@ -81,52 +136,38 @@ public:
         nlohmann::json ask = {{"want", hex(want)}, {"have", hex(have)}};
         return call("POST", "fetch", to_msgpack(ask));
     }
+};
 
-private:
-    template <class Id>
-    static nlohmann::json hex(const std::vector<Id>& ids) {
-        auto out = nlohmann::json::array();
-        for (const auto& id : ids)
-            out.push_back(id.hex());
+// musehub's own endpoints (wire v2, under /v2/): the pack in one request each way.
+class V2Remote : public HttpRemote {
+public:
+    using wire_type = wire::v2;
+    explicit V2Remote(RemoteUrl url, std::string token = {})
+        : HttpRemote(std::move(url), std::move(token)) {}
+
+    // Empty for a repo the hub does not have yet (a first push creates it).
+    std::map<std::string, CommitId> heads() {
+        std::map<std::string, CommitId> out;
+        std::string body;
+        try {
+            body = call("GET", "refs", {}, true);
+        } catch (const error& e) {
+            if (e.code() == errc::not_found)
+                return out;
+            throw;
+        }
+        const auto answer = msgpack(body); // named: a range over a temporary's member dangles
+        for (const auto& [name, head] : answer.at("branch_heads").items())
+            out.emplace(name, CommitId{wire::v2::IdText::parse(head.get<std::string>(), "head")});
         return out;
     }
-    static std::string to_msgpack(const nlohmann::json& j) {
-        auto bytes = nlohmann::json::to_msgpack(j);
-        return {bytes.begin(), bytes.end()};
+    nlohmann::json push(const std::string& body) {
+        return msgpack(call("POST", "push", body, true));
     }
-    static nlohmann::json msgpack(const std::string& body) {
-        return nlohmann::json::from_msgpack(body.begin(), body.end());
+    std::string fetch(const std::vector<CommitId>& want, const std::vector<CommitId>& have) {
+        nlohmann::json ask = {{"want", hex(want, "sha256:")}, {"have", hex(have, "sha256:")}};
+        return call("POST", "fetch", to_msgpack(ask), true);
     }
-
-    std::string call(const std::string& method, const std::string& endpoint,
-                     const std::string& body) {
-        const auto path = "/" + url_.repo + "/" + endpoint;
-        httplib::Headers headers{{"Accept", "application/x-msgpack, application/json"}};
-        if (!token_.empty())
-            headers.emplace("Authorization", "Bearer " + token_);
-        auto r = method == "GET" ? http_.Get(path, headers)
-                                 : http_.Post(path, headers, body, "application/x-msgpack");
-        if (!r)
-            throw std::runtime_error("cannot reach " + url_.text() + " (" + endpoint +
-                                     "): " + httplib::to_string(r.error()) +
-                                     "; is `musehub serve` running there?");
-        if (r->status != 200) {
-            std::string detail = r->body;
-            try {
-                detail = nlohmann::json::parse(r->body).at("detail").get<std::string>();
-            } catch (const std::exception&) {
-            }
-            throw error(r->status == 409   ? errc::non_fast_forward
-                        : r->status == 404 ? errc::not_found
-                                           : errc::invalid_argument,
-                        endpoint + " answered " + std::to_string(r->status) + ": " + detail);
-        }
-        return std::move(r->body);
-    }
-
-    RemoteUrl url_;
-    httplib::Client http_;
-    std::string token_;
 };
 
 // What a push sent.
@@ -196,22 +237,57 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
     return report;
 }
 
-// Writes the files of `commit` into `dir` (removing those of `previous` it no longer has).
+// Pushes `branch` of the local hub's `repo` as one v2 pack: what the remote lacks, made by the
+// local hub's own fetch, in one request (the hub verifies it whole before anything moves).
+template <class H>
+PushReport push_v2(H& local, const std::string& repo, const std::string& branch, bool force,
+                   V2Remote& remote) {
+    static_assert(std::is_same_v<typename H::wire_type, wire::v2>);
+    PushReport report;
+    auto head = local.branch_head(repo, branch);
+    if (!head)
+        throw error(errc::not_found, "local repo '" + repo + "' has no branch '" + branch + "'");
+    report.head = *head;
+    auto remote_heads = remote.heads();
+    if (auto at = remote_heads.find(branch); at != remote_heads.end() && at->second == *head) {
+        report.up_to_date = true;
+        return report;
+    }
+    std::vector<CommitId> known;
+    for (const auto& [name, h] : remote_heads)
+        known.push_back(h);
+    auto have = local.negotiate(repo, FetchRequest{{*head}, known}).ack;
+    auto fetched = local.fetch(repo, FetchRequest{{*head}, have});
+    report.commits = fetched.commits;
+    report.objects = report.objects_sent = fetched.objects;
+    // {branch, force, pack}: the pack as fetched, wrapped without decoding it.
+    auto body = local.wire().encode_push(branch, force, fetched.bytes);
+    report.bytes_sent = body.size();
+    remote.push(std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    return report;
+}
+
+// Writes the files of `commit` into `dir`; with `previous` (what dir holds now), only those that
+// changed, and removes those `commit` no longer has. Returns how many files were written.
 template <class H>
 std::size_t checkout(const H& local, const std::string& repo, const CommitId& commit,
                      const std::filesystem::path& dir, const std::optional<CommitId>& previous) {
     auto tree = local.tree_of(repo, commit);
+    std::map<std::string, ObjectId> had; // what `previous` left in dir: unchanged files stay
     if (previous) {
+        for (const auto& e : local.tree_of(repo, *previous).manifest)
+            had.emplace(e.path, e.object);
         std::set<std::string> keep;
         for (const auto& e : tree.manifest)
             keep.insert(e.path);
-        for (const auto& e : local.tree_of(repo, *previous).manifest)
-            if (!keep.count(e.path))
-                std::filesystem::remove(dir / e.path);
+        for (const auto& [path, object] : had)
+            if (!keep.count(path))
+                std::filesystem::remove(dir / path);
     }
     std::map<ObjectId, std::vector<std::string>> paths;
     for (const auto& e : tree.manifest)
-        paths[e.object].push_back(e.path);
+        if (auto h = had.find(e.path); h == had.end() || h->second != e.object)
+            paths[e.object].push_back(e.path);
     std::vector<ObjectId> ids;
     for (const auto& [id, p] : paths)
         ids.push_back(id);
@@ -231,9 +307,10 @@ std::size_t checkout(const H& local, const std::string& repo, const CommitId& co
     return written;
 }
 
-// The remote a clone came from, kept in DIR/.musehub/remote: url, branch, checked-out head.
+// The remote a clone came from, kept in DIR/.musehub/remote: url, branch, checked-out head,
+// wire.
 struct CloneState {
-    std::string url, branch;
+    std::string url, branch, wire = "v1";
     CommitId head;
 
     static std::filesystem::path file(const std::filesystem::path& dir) {
@@ -241,7 +318,7 @@ struct CloneState {
     }
     void save(const std::filesystem::path& dir) const {
         std::ofstream out(file(dir), std::ios::trunc);
-        out << url << "\n" << branch << "\n" << head.hex() << "\n";
+        out << url << "\n" << branch << "\n" << head.hex() << "\n" << wire << "\n";
         if (!out)
             throw error(errc::io, "cannot write " + file(dir).string());
     }
@@ -249,7 +326,7 @@ struct CloneState {
         std::ifstream in(file(dir));
         CloneState s;
         std::string head;
-        if (!(in >> s.url >> s.branch >> head))
+        if (!(in >> s.url >> s.branch >> head >> s.wire))
             throw error(errc::not_found, dir.string() +
                                              " is not a musehub clone (no .musehub/remote); "
                                              "make one with `musehub clone URL DIR`");
@@ -258,34 +335,45 @@ struct CloneState {
     }
 };
 
-// Fetches what the remote has beyond `have` and stores every branch in the local hub (as the
-// remote has them: remote-tracking, forced). Returns the remote's heads.
-template <class H>
-std::map<std::string, CommitId> fetch_into(H& local, const std::string& repo, V1Remote& remote,
-                                           const std::vector<CommitId>& have) {
+// Fetches what the remote has beyond the local hub's `repo` and stores every branch there as
+// the remote has it (remote-tracking: forced). v1 negotiates with every local commit, 64 per
+// request as the Muse client does; v2 names the local branch heads as haves (the hub ignores
+// those it does not know and walks no further than those it does). Returns the remote's heads.
+template <class H, class Remote>
+std::map<std::string, CommitId> fetch_into(H& local, const std::string& repo, Remote& remote) {
+    static_assert(std::is_same_v<typename H::wire_type, typename Remote::wire_type>);
     auto heads = remote.heads();
     if (heads.empty())
         throw error(errc::not_found, "remote " + remote.url().text() + " has no branches");
     std::vector<CommitId> want;
     for (const auto& [name, head] : heads)
         want.push_back(head);
-    // Negotiate in batches of 64, as the Muse client does, until the hub is ready.
-    std::vector<CommitId> ack;
-    for (std::size_t at = 0; at < have.size(); at += 64) {
-        std::vector<CommitId> batch(
-            have.begin() + static_cast<std::ptrdiff_t>(at),
-            have.begin() + static_cast<std::ptrdiff_t>(std::min(at + 64, have.size())));
-        bool ready = false;
-        auto got = remote.negotiate(want, batch, ready);
-        ack.insert(ack.end(), got.begin(), got.end());
-        if (ready)
-            break;
+    std::vector<CommitId> have;
+    if constexpr (std::is_same_v<Remote, V1Remote>) {
+        std::vector<CommitId> local_commits;
+        for (const auto& row :
+             local.catalog().template scan<catalog::CommitRefRow>(std::tuple{repo}))
+            local_commits.push_back(row.commit_id);
+        for (std::size_t at = 0; at < local_commits.size(); at += 64) {
+            std::vector<CommitId> batch(
+                local_commits.begin() + static_cast<std::ptrdiff_t>(at),
+                local_commits.begin() +
+                    static_cast<std::ptrdiff_t>(std::min(at + 64, local_commits.size())));
+            bool ready = false;
+            auto got = remote.negotiate(want, batch, ready);
+            have.insert(have.end(), got.begin(), got.end());
+            if (ready)
+                break;
+        }
+    } else {
+        for (const auto& b : local.branches(repo))
+            have.push_back(b.head);
     }
-    auto bundle = remote.fetch(want, ack);
-    const auto bytes = BytesView(reinterpret_cast<const std::byte*>(bundle.data()), bundle.size());
+    auto answer = remote.fetch(want, have);
+    const auto bytes = BytesView(reinterpret_cast<const std::byte*>(answer.data()), answer.size());
     bool first = true;
     for (const auto& [name, head] : heads) {
-        if (first) // the whole bundle once; its branch_heads name every branch's head
+        if (first) // the whole pack once; its branch_heads name every branch's head
             local.push_pack(repo, name, true, bytes);
         else {
             Pack move;

@@ -147,6 +147,11 @@ int main(int argc, char** argv) {
     push->add_option("--branch", branches, "branches to push (default: every branch)");
     push->add_flag("--force", force, "overwrite remote branches that diverged");
     push->add_option("--token", token, "bearer token, for a hub that requires one");
+    std::string wire_name = "v1";
+    push->add_option("--wire", wire_name,
+                     "v1: the Muse client's endpoints; v2: musehub's (one binary pack)")
+        ->check(CLI::IsMember({"v1", "v2"}))
+        ->capture_default_str();
 
     std::filesystem::path work_dir = ".";
     std::string branch;
@@ -154,6 +159,9 @@ int main(int argc, char** argv) {
     clone->add_option("url", url, "http://HOST:PORT/<owner>/<slug>")->required();
     clone->add_option("dir", work_dir, "where the files go (must be empty or absent)")->required();
     clone->add_option("--branch", branch, "branch to check out (default: the hub's default)");
+    clone->add_option("--wire", wire_name, "v1 or v2, as for push (pull uses the clone's)")
+        ->check(CLI::IsMember({"v1", "v2"}))
+        ->capture_default_str();
 
     auto* pull = app.add_subcommand("pull", "fetch what the hub has since and update the files");
     pull->add_option("dir", work_dir, "a clone")->capture_default_str();
@@ -299,36 +307,45 @@ int main(int argc, char** argv) {
             });
         if (*push)
             return tool::with_backends(backends, [&](auto& store, auto& catalog, auto& queue) {
-                Hub local{wire::v1{}, store, catalog, queue, hub_options};
-                tool::V1Remote remote(tool::RemoteUrl::parse(url), token);
-                std::vector<std::string> names = branches;
-                if (names.empty())
-                    for (const auto& b : local.branches(repo_name))
-                        names.push_back(b.name);
-                if (names.empty())
-                    throw error(errc::not_found, "local repo '" + repo_name +
-                                                     "' has no branches (import or clone one)");
-                json out = json::array();
-                for (const auto& b : names) {
-                    auto r = tool::push_v1(local, repo_name, b, force, remote);
-                    out.push_back({{"branch", b},
-                                   {"head", r.head.hex()},
-                                   {"up_to_date", r.up_to_date},
-                                   {"commits", r.commits},
-                                   {"objects_sent", r.objects_sent},
-                                   {"bytes_sent", r.bytes_sent}});
-                    if (!as_json)
-                        std::printf("%s: %s\n", b.c_str(),
-                                    r.up_to_date
-                                        ? "up to date"
-                                        : (std::to_string(r.commits) + " commits, " +
-                                           std::to_string(r.objects_sent) + " objects sent (" +
-                                           std::to_string(r.bytes_sent) + " bytes)")
-                                              .c_str());
-                }
-                if (as_json)
-                    std::cout << out.dump(2) << "\n";
-                return 0;
+                auto run = [&]<class W, class Remote>(W wire) {
+                    Hub local{wire, store, catalog, queue, hub_options};
+                    Remote remote(tool::RemoteUrl::parse(url), token);
+                    std::vector<std::string> names = branches;
+                    if (names.empty())
+                        for (const auto& b : local.branches(repo_name))
+                            names.push_back(b.name);
+                    if (names.empty())
+                        throw error(errc::not_found, "local repo '" + repo_name +
+                                                         "' has no branches (import or clone one)");
+                    json out = json::array();
+                    for (const auto& b : names) {
+                        tool::PushReport r;
+                        if constexpr (std::is_same_v<W, wire::v1>)
+                            r = tool::push_v1(local, repo_name, b, force, remote);
+                        else
+                            r = tool::push_v2(local, repo_name, b, force, remote);
+                        out.push_back({{"branch", b},
+                                       {"head", r.head.hex()},
+                                       {"up_to_date", r.up_to_date},
+                                       {"commits", r.commits},
+                                       {"objects_sent", r.objects_sent},
+                                       {"bytes_sent", r.bytes_sent}});
+                        if (!as_json)
+                            std::printf("%s: %s\n", b.c_str(),
+                                        r.up_to_date
+                                            ? "up to date"
+                                            : (std::to_string(r.commits) + " commits, " +
+                                               std::to_string(r.objects_sent) + " objects sent (" +
+                                               std::to_string(r.bytes_sent) + " bytes, wire " +
+                                               std::string(W::name) + ")")
+                                                  .c_str());
+                    }
+                    if (as_json)
+                        std::cout << out.dump(2) << "\n";
+                    return 0;
+                };
+                return wire_name == "v2" ? run.template operator()<wire::v2, tool::V2Remote>({})
+                                         : run.template operator()<wire::v1, tool::V1Remote>({});
             });
         if (*clone || *pull) {
             tool::BackendConfig local_cfg;
@@ -340,42 +357,45 @@ int main(int argc, char** argv) {
                                 work_dir.string() + " exists and is not empty: clone into a new "
                                                     "directory");
                 state.url = url;
+                state.wire = wire_name;
             } else {
                 state = tool::CloneState::load(work_dir);
             }
             auto remote_url = tool::RemoteUrl::parse(state.url);
             return tool::with_backends(local_cfg, [&](auto& store, auto& catalog, auto& queue) {
-                Hub local{wire::v1{}, store, catalog, queue, hub_options};
-                tool::V1Remote remote(remote_url);
-                std::vector<CommitId> have;
-                for (const auto& row : local.catalog().template scan<catalog::CommitRefRow>(
-                         std::tuple{remote_url.repo}))
-                    have.push_back(row.commit_id);
-                auto heads = tool::fetch_into(local, remote_url.repo, remote, have);
-                std::optional<CommitId> previous;
-                if (*clone) {
-                    state.branch = !branch.empty()       ? branch
-                                   : heads.count("main") ? std::string("main")
-                                                         : heads.begin()->first;
-                } else {
-                    previous = state.head;
-                }
-                auto at = heads.find(state.branch);
-                if (at == heads.end())
-                    throw error(errc::not_found, "the hub has no branch '" + state.branch + "'");
-                auto written =
-                    tool::checkout(local, remote_url.repo, at->second, work_dir, previous);
-                state.head = at->second;
-                state.save(work_dir);
-                json j = {{"dir", work_dir.string()},
-                          {"branch", state.branch},
-                          {"head", state.head.hex()},
-                          {"files_written", written}};
-                print(as_json, j,
-                      (*clone ? "cloned " : "pulled ") + remote_url.text() + " (" + state.branch +
-                          " at " + state.head.hex().substr(0, 12) + ") into " + work_dir.string() +
-                          ": " + std::to_string(written) + " files written\n");
-                return 0;
+                auto run = [&]<class W, class Remote>(W wire) {
+                    Hub local{wire, store, catalog, queue, hub_options};
+                    Remote remote(remote_url);
+                    auto heads = tool::fetch_into(local, remote_url.repo, remote);
+                    std::optional<CommitId> previous;
+                    if (*clone)
+                        state.branch = !branch.empty()       ? branch
+                                       : heads.count("main") ? std::string("main")
+                                                             : heads.begin()->first;
+                    else
+                        previous = state.head;
+                    auto at = heads.find(state.branch);
+                    if (at == heads.end())
+                        throw error(errc::not_found,
+                                    "the hub has no branch '" + state.branch + "'");
+                    auto written =
+                        tool::checkout(local, remote_url.repo, at->second, work_dir, previous);
+                    state.head = at->second;
+                    state.save(work_dir);
+                    json j = {{"dir", work_dir.string()},
+                              {"branch", state.branch},
+                              {"head", state.head.hex()},
+                              {"wire", state.wire},
+                              {"files_written", written}};
+                    print(as_json, j,
+                          (*clone ? "cloned " : "pulled ") + remote_url.text() + " (" +
+                              state.branch + " at " + state.head.hex().substr(0, 12) + ", wire " +
+                              state.wire + ") into " + work_dir.string() + ": " +
+                              std::to_string(written) + " files written\n");
+                    return 0;
+                };
+                return state.wire == "v2" ? run.template operator()<wire::v2, tool::V2Remote>({})
+                                          : run.template operator()<wire::v1, tool::V1Remote>({});
             });
         }
         if (*jobs)

@@ -91,6 +91,9 @@ inline void set_body(httplib::Response& res, const http::Response& out) {
 // producer, memory stays bounded). The status is decided once the first piece exists, so a
 // producer that fails before it (a refused request) still gets its 4xx; one that fails after
 // cuts the chunked answer short, which the client sees as an incomplete transfer.
+// Bytes of streamed answers written by this thread (the access log's "out" for them).
+inline thread_local std::size_t streamed_bytes = 0;
+
 inline void send_streamed(httplib::Response& res, const http::Response& out) {
     struct Pipe {
         std::mutex m;
@@ -148,6 +151,7 @@ inline void send_streamed(httplib::Response& res, const http::Response& out) {
                 pipe->pieces.pop_front();
                 pipe->cv.notify_all();
                 lock.unlock();
+                streamed_bytes += piece.size();
                 return sink.write(piece.data(), piece.size());
             }
             if (pipe->error)
@@ -198,6 +202,7 @@ inline int serve(const ServeConfig& cfg) {
         thread_local std::chrono::steady_clock::time_point started;
         server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
             started = std::chrono::steady_clock::now();
+            streamed_bytes = 0;
             auto refuse = [&](int status, const std::string& why) {
                 auto r = http::error_response(status, why);
                 res.status = r.status;
@@ -249,7 +254,7 @@ inline int serve(const ServeConfig& cfg) {
             std::lock_guard lock(log_mutex);
             std::fprintf(stderr, "%s %s %s %s %d in=%zu out=%zu %.1fms\n", utc_now().c_str(),
                          req.remote_addr.c_str(), req.method.c_str(), req.path.c_str(), res.status,
-                         req.body.size(), res.body.size(), ms);
+                         req.body.size(), res.body.size() + streamed_bytes, ms);
         });
 
         int port = cfg.port;

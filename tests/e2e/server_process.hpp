@@ -30,6 +30,7 @@ public:
         std::vector<std::string> args{MUSEHUB_TOOL, "serve", "--data",    data.string(),
                                       "--port",     "0",     "--no-fsync"};
         args.insert(args.end(), extra.begin(), extra.end());
+        std::filesystem::create_directories(data);
         int out[2];
         REQUIRE(::pipe(out) == 0);
         log_ = data / "server.log";

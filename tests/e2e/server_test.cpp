@@ -454,3 +454,78 @@ TEST_CASE("E2E-6 wire v2 over HTTP: pack push, stream push, streamed fetch, refu
     CHECK(presign->status == 501);
     CHECK(server.stop() == 0);
 }
+
+TEST_CASE("E2E-7 the tool's client: import-git, push and clone over both wires, pull",
+          "[e2e][tool]") {
+    contract::TempDir dir("musehub-e2e");
+    const auto git = dir.path() / "git";
+    auto sh = [&](const std::string& command) {
+        INFO(command);
+        REQUIRE(std::system(
+                    ("cd '" + git.string() + "' && " + command + " > /dev/null 2>&1").c_str()) ==
+                0);
+    };
+    std::filesystem::create_directories(git / "src");
+    sh("git init -q -b main . && git config user.name t && git config user.email t@example.com");
+    std::ofstream(git / "README.md") << "# demo\n";
+    std::ofstream(git / "src" / "a.txt") << "a\n";
+    sh("git add -A && git commit -q -m one");
+    std::ofstream(git / "src" / "a.txt") << "a, changed\n";
+    std::ofstream(git / "empty.txt");
+    sh("git add -A && git commit -q -m two && git checkout -q -b side HEAD~1");
+    std::ofstream(git / "side.txt") << "side\n";
+    sh("git add -A && git commit -q -m side && git checkout -q main");
+
+    const auto local = (dir.path() / "local").string();
+    auto tool = [&](std::vector<std::string> args) {
+        auto [rc, out] = e2e::run_tool(args);
+        INFO("musehub " << args.front() << ": " << out);
+        REQUIRE(rc == 0);
+        return out;
+    };
+    auto same_files = [&](const std::string& branch, const std::filesystem::path& clone) {
+        const auto expect = dir.path() / ("expect-" + branch);
+        std::filesystem::create_directories(expect);
+        sh("git archive " + branch + " | tar -x -C '" + expect.string() + "'");
+        std::size_t files = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(expect)) {
+            if (!e.is_regular_file())
+                continue;
+            ++files;
+            auto rel = std::filesystem::relative(e.path(), expect);
+            INFO(rel);
+            REQUIRE(std::filesystem::exists(clone / rel));
+            CHECK(read_file(clone / rel) == read_file(e.path()));
+        }
+        return files;
+    };
+    CHECK(tool({"import-git", git.string(), "--repo", "t/demo", "--data", local, "--no-fsync"})
+              .find("imported 3 commits") != std::string::npos);
+
+    e2e::ServerProcess server(dir.path() / "hub");
+    const auto url = "http://127.0.0.1:" + std::to_string(server.port()) + "/t/demo";
+    const auto url2 = "http://127.0.0.1:" + std::to_string(server.port()) + "/t/demo2";
+    tool({"push", url, "--repo", "t/demo", "--data", local, "--no-fsync"});
+    tool({"push", url2, "--repo", "t/demo", "--data", local, "--no-fsync", "--wire", "v2"});
+    CHECK(
+        tool({"push", url, "--repo", "t/demo", "--data", local, "--no-fsync"}).find("up to date") !=
+        std::string::npos);
+    for (const auto& [u, w] : {std::pair{url, "v1"}, std::pair{url2, "v2"}})
+        for (std::string b : {"main", "side"}) {
+            auto clone = dir.path() / ("clone-" + std::string(w) + "-" + b);
+            tool({"clone", u, clone.string(), "--branch", b, "--wire", w});
+            CHECK(same_files(b, clone) == (b == "main" ? 3u : 3u));
+        }
+
+    // New work on main, imported and pushed; a pull brings it into the v2 clone.
+    std::ofstream(git / "src" / "a.txt") << "a, changed again\n";
+    sh("git add -A && git commit -q -m three");
+    tool({"import-git", git.string(), "--repo", "t/demo", "--data", local, "--no-fsync", "--branch",
+          "main"});
+    tool({"push", url2, "--repo", "t/demo", "--data", local, "--no-fsync", "--wire", "v2"});
+    auto pulled = tool({"pull", (dir.path() / "clone-v2-main").string()});
+    CHECK(pulled.find("1 files written") != std::string::npos); // only what changed
+    std::filesystem::remove_all(dir.path() / "expect-main");
+    same_files("main", dir.path() / "clone-v2-main");
+    CHECK(server.stop() == 0);
+}

@@ -180,21 +180,26 @@ public:
     // ---- messages ---------------------------------------------------------------------------
 
     Bytes encode_push(const PushRequest& push) const {
-        Bytes pack = encode_pack(push.pack);
-        if (pack.size() > std::numeric_limits<std::uint32_t>::max())
-            fail(errc::oversized, "v2 push: a pack of " + std::to_string(pack.size()) +
+        return encode_push(push.branch, push.force, encode_pack(push.pack));
+    }
+
+    // The push message around a pack already encoded (a hub's own fetch, a pack on disk):
+    // wrapped as it is, never decoded or encoded again.
+    Bytes encode_push(std::string_view branch, bool force, BytesView encoded_pack) const {
+        if (encoded_pack.size() > std::numeric_limits<std::uint32_t>::max())
+            fail(errc::oversized, "v2 push: a pack of " + std::to_string(encoded_pack.size()) +
                                       " bytes does not fit a msgpack bin; use the stream push");
         Bytes out;
-        out.reserve(pack.size() + push.branch.size() + 32);
+        out.reserve(encoded_pack.size() + branch.size() + 32);
         detail::ByteSink sink{out};
         detail::Packer p(sink);
         p.pack_map(3);
         detail::pack_str(p, "branch");
-        detail::pack_str(p, push.branch);
+        detail::pack_str(p, branch);
         detail::pack_str(p, "force");
-        push.force ? p.pack_true() : p.pack_false();
+        force ? p.pack_true() : p.pack_false();
         detail::pack_str(p, "pack");
-        detail::pack_bin(p, pack);
+        detail::pack_bin(p, encoded_pack);
         return out;
     }
 
