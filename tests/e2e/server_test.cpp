@@ -68,21 +68,19 @@ std::string push_body(const Pack& pack, const std::string& branch, bool force = 
     return as_string(codec.encode_push(PushRequest{pack, branch, force, {}}));
 }
 
-} // namespace
-
-TEST_CASE("E2E-1 the real client's captured session replays against musehub serve",
-          "[e2e][v1][interop]") {
-    contract::TempDir dir("musehub-e2e");
-    e2e::ServerProcess server(dir.path());
-    httplib::Client client("127.0.0.1", server.port());
-
+// Replays the real client's 33 captured requests, in order, against the server at `port`
+// (under repo `repo` instead of alice/vectors), checking every answer against the captured one.
+void replay_session(int port, const std::string& repo) {
+    httplib::Client client("127.0.0.1", port);
     std::ifstream index(vectors / "http" / "index.jsonl");
     REQUIRE(index.good());
     std::size_t replayed = 0;
     for (std::string line; std::getline(index, line);) {
         const auto step = json::parse(line);
         const auto method = step.at("method").get<std::string>();
-        const auto path = step.at("path").get<std::string>();
+        auto path = step.at("path").get<std::string>();
+        REQUIRE(path.starts_with("/alice/vectors/"));
+        path = "/" + repo + path.substr(std::string_view("/alice/vectors").size());
         INFO("step " << step.at("seq") << " (" << step.at("scenario").get<std::string>()
                      << "): " << method << " " << path);
         std::string body;
@@ -146,6 +144,15 @@ TEST_CASE("E2E-1 the real client's captured session replays against musehub serv
         }
     }
     CHECK(replayed == 33);
+}
+
+} // namespace
+
+TEST_CASE("E2E-1 the real client's captured session replays against musehub serve",
+          "[e2e][v1][interop]") {
+    contract::TempDir dir("musehub-e2e");
+    e2e::ServerProcess server(dir.path());
+    replay_session(server.port(), "alice/vectors");
     CHECK(server.stop() == 0);
     auto [rc, out] = e2e::run_tool({"fsck", "--data", dir.path().string(), "--no-fsync"});
     INFO(out);
@@ -527,5 +534,82 @@ TEST_CASE("E2E-7 the tool's client: import-git, push and clone over both wires, 
     CHECK(pulled.find("1 files written") != std::string::npos); // only what changed
     std::filesystem::remove_all(dir.path() / "expect-main");
     same_files("main", dir.path() / "clone-v2-main");
+    CHECK(server.stop() == 0);
+}
+
+TEST_CASE("E2E-8 the server on S3 + PostgreSQL: the client's session, and a presigned push",
+          "[e2e][v2][servers]") {
+    const char* pg = std::getenv("MUSEHUB_PG_URL");
+    const char* s3 = std::getenv("MUSEHUB_S3_ENDPOINT");
+    if (!pg || !s3)
+        FAIL("MUSEHUB_PG_URL / MUSEHUB_S3_ENDPOINT are not set: run the suites through "
+             "scripts/servers.sh (scripts/test.sh does)");
+    contract::TempDir dir("musehub-e2e");
+    const auto run = std::to_string(::getpid());
+    e2e::ServerProcess server(dir.path(), {"--store", "s3://musehub-test/e2e-" + run + "/",
+                                           "--catalog", pg, "--workers", "0"});
+    replay_session(server.port(), "alice/vectors-" + run);
+
+    // Presigned push: the objects go straight to S3, are confirmed, then a pack without them.
+    httplib::Client client("127.0.0.1", server.port());
+    const wire::v2 v2;
+    const std::string repo = "/v2/alice/presigned-" + run;
+    contract::Client c;
+    c.write("big.bin", std::string(200'000, 'b'));
+    c.write("small.txt", "small");
+    auto head = c.commit("presigned");
+    auto pack = c.pack(head);
+    json ask = {{"objects", json::array()}};
+    for (const auto& o : pack.objects)
+        ask["objects"].push_back({{"id", "sha256:" + o.id.hex()}, {"size", o.raw_size}});
+    auto bytes = json::to_msgpack(ask);
+    auto presigned = post(client, repo + "/presign", std::string(bytes.begin(), bytes.end()));
+    REQUIRE(presigned);
+    INFO(presigned->body);
+    REQUIRE(presigned->status == 200);
+    auto uploads = msgpack_of(presigned->body).at("uploads");
+    REQUIRE(uploads.size() == 2);
+    json confirm = {{"uploads", json::array()}};
+    for (const auto& u : uploads) {
+        const auto id = u.at("id").get<std::string>().substr(7);
+        const auto& o = *std::find_if(pack.objects.begin(), pack.objects.end(),
+                                      [&](const PackObject& x) { return x.id.hex() == id; });
+        auto url = u.at("url").get<std::string>(); // http://HOST:PORT/PATH?QUERY
+        auto host_end = url.find('/', 7);
+        auto host = url.substr(7, host_end - 7);
+        httplib::Client storage(host.substr(0, host.find(':')),
+                                std::stoi(host.substr(host.find(':') + 1)));
+        httplib::Headers headers;
+        for (const auto& [k, v] : u.at("headers").items())
+            headers.emplace(k, v.get<std::string>());
+        auto put = storage.Put(
+            url.substr(host_end), headers,
+            std::string(reinterpret_cast<const char*>(o.stored.data()), o.stored.size()),
+            "application/octet-stream");
+        REQUIRE(put);
+        INFO(put->body);
+        REQUIRE(put->status == 200);
+        confirm["uploads"].push_back({{"id", u.at("id")}, {"key", u.at("key")}});
+    }
+    bytes = json::to_msgpack(confirm);
+    auto confirmed = post(client, repo + "/confirm", std::string(bytes.begin(), bytes.end()));
+    REQUIRE(confirmed);
+    INFO(confirmed->body);
+    REQUIRE(confirmed->status == 200);
+    CHECK(msgpack_of(confirmed->body).at("registered").size() == 2);
+    pack.objects.clear(); // named, not carried: the hub has them
+    auto pushed = post(client, repo + "/push",
+                       as_string(v2.encode_push(PushRequest{pack, "main", false, {}})));
+    REQUIRE(pushed);
+    INFO(pushed->body);
+    REQUIRE(pushed->status == 200);
+    auto clone =
+        post(client, repo + "/fetch", as_string(v2.encode_fetch(FetchRequest{{head}, {}})));
+    REQUIRE(clone);
+    REQUIRE(clone->status == 200);
+    auto got = v2.decode_pack(
+        BytesView(reinterpret_cast<const std::byte*>(clone->body.data()), clone->body.size()),
+        Limits{});
+    CHECK(got.objects.size() == 2);
     CHECK(server.stop() == 0);
 }
