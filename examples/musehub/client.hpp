@@ -7,6 +7,8 @@
 // A clone stores the remote's bundle in DIR/.musehub and writes the branch head's files into
 // DIR; a pull fetches what the remote has beyond the local commits and updates the files.
 
+#include "progress.hpp"
+
 #include <musehub/hub.hpp>
 #include <musehub/wire/v1.hpp>
 
@@ -208,6 +210,11 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
         ids.push_back(o.id);
     auto missing = remote.missing(ids);
     std::unordered_set<ObjectId> wanted(missing.begin(), missing.end());
+    std::uint64_t to_send = 0;
+    for (const auto& o : pack.objects)
+        if (wanted.count(o.id))
+            to_send += o.stored.size();
+    Progress progress("push " + branch, to_send, "B");
     Pack batch;
     std::uint64_t batch_bytes = 0;
     auto flush = [&] {
@@ -217,6 +224,7 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
         remote.upload(std::string(reinterpret_cast<const char*>(body.data()), body.size()));
         report.objects_sent += batch.objects.size();
         report.bytes_sent += body.size();
+        progress.add(batch_bytes);
         batch.objects.clear();
         batch_bytes = 0;
     };
@@ -292,6 +300,10 @@ std::size_t checkout(const H& local, const std::string& repo, const CommitId& co
     for (const auto& [id, p] : paths)
         ids.push_back(id);
     std::size_t written = 0;
+    std::size_t files = 0;
+    for (const auto& [id, p] : paths)
+        files += p.size();
+    Progress progress("checkout", files, "files");
     local.read_objects(repo, ids, [&](const ObjectId& id, BytesView bytes) {
         for (const auto& p : paths.at(id)) {
             auto file = dir / p;
@@ -303,6 +315,7 @@ std::size_t checkout(const H& local, const std::string& repo, const CommitId& co
                 throw error(errc::io, "cannot write " + file.string());
             ++written;
         }
+        progress.set(written);
     });
     return written;
 }

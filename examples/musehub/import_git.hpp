@@ -10,6 +10,8 @@
 // `git cat-file --batch` per batch of commits and hashed once (cached by git blob id).
 // Batches of commits go into the hub as packs, parents first.
 
+#include "progress.hpp"
+
 #include <musehub/core/muse_ids.hpp>
 #include <musehub/hub.hpp>
 
@@ -92,13 +94,16 @@ public:
                 if (!made_.count(sha))
                     todo.emplace_back(sha, std::move(parents));
             }
+            Progress progress("import " + branch, todo.size(), "commits");
             for (std::size_t at = 0; at < todo.size(); at += batch_) {
                 auto end = std::min(todo.size(), at + batch_);
+                progress.set(at);
                 import_batch(hub, repo, branch,
                              {todo.begin() + static_cast<std::ptrdiff_t>(at),
                               todo.begin() + static_cast<std::ptrdiff_t>(end)},
                              report);
             }
+            progress.set(todo.size());
             auto tip = run_capture(git_ + " rev-parse " + shell_quote("refs/heads/" + branch));
             tip.erase(tip.find_last_not_of("\n") + 1);
             const auto head = made_.at(tip);

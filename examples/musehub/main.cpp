@@ -7,7 +7,7 @@
 //   musehub consolidate REPO…  merge a repo's packs into one
 //   musehub fsck                check every invariant; exit 1 on a violation
 //   musehub stats               what the hub holds
-//   musehub jobs                the job queue
+//   musehub jobs list|retry     the job queue; failed jobs run again
 //   musehub import-git GITDIR --repo NAME   a git history as Muse commits in the local hub
 //   musehub push URL --repo NAME [--branch B…] [--force]   local hub -> hub at URL (wire v1)
 //   musehub clone URL DIR [--branch B]      files of a branch head into DIR
@@ -126,8 +126,18 @@ int main(int argc, char** argv) {
     auto* stats = app.add_subcommand("stats", "what the hub holds");
     add_backend_options(*stats, backends);
 
-    auto* jobs = app.add_subcommand("jobs", "list the job queue");
-    add_backend_options(*jobs, backends);
+    auto* jobs = app.add_subcommand("jobs", "the job queue: list, retry");
+    jobs->require_subcommand(1);
+    auto* jobs_list = jobs->add_subcommand("list", "every job, its state and last error");
+    add_backend_options(*jobs_list, backends);
+    std::vector<std::string> retry_ids;
+    bool retry_all = false;
+    auto* jobs_retry = jobs->add_subcommand(
+        "retry", "run failed jobs again (as new jobs doing the same work: every job is "
+                 "idempotent)");
+    add_backend_options(*jobs_retry, backends);
+    jobs_retry->add_option("ids", retry_ids, "failed jobs to retry");
+    jobs_retry->add_flag("--all-failed", retry_all, "retry every failed job");
 
     std::filesystem::path git_dir;
     std::string repo_name;
@@ -398,7 +408,42 @@ int main(int argc, char** argv) {
                                           : run.template operator()<wire::v1, tool::V1Remote>({});
             });
         }
-        if (*jobs)
+        if (*jobs_retry)
+            return with_hub(backends, hub_options, [&](auto& hub) {
+                std::set<std::string> wanted(retry_ids.begin(), retry_ids.end());
+                if (wanted.empty() && !retry_all)
+                    throw error(errc::invalid_argument,
+                                "name the failed jobs to retry, or pass --all-failed (see `musehub "
+                                "jobs list`)");
+                json out = json::array();
+                for (const auto& job : hub.queue().list()) {
+                    if (!(retry_all || wanted.count(job.id)))
+                        continue;
+                    wanted.erase(job.id);
+                    if (job.state != JobState::failed) {
+                        if (!retry_all)
+                            throw error(errc::invalid_argument,
+                                        "job " + job.id + " is " +
+                                            std::string(to_string(job.state)) +
+                                            ", not failed: only failed jobs are retried");
+                        continue;
+                    }
+                    // A new id (the queue keeps the failed job and its error as they were).
+                    const auto id =
+                        job.id + "#retry-" + std::to_string(hub.now().time_since_epoch().count());
+                    hub.queue().enqueue(
+                        JobSpec{id, job.kind, job.payload, job.max_attempts, hub.now()});
+                    out.push_back({{"failed", job.id}, {"retry", id}});
+                    if (!as_json)
+                        std::printf("%s -> queued again as %s\n", job.id.c_str(), id.c_str());
+                }
+                if (!wanted.empty())
+                    throw error(errc::not_found, "no job " + *wanted.begin());
+                if (as_json)
+                    std::cout << out.dump(2) << "\n";
+                return 0;
+            });
+        if (*jobs_list)
             return with_hub(backends, hub_options, [&](auto& hub) {
                 json out = json::array();
                 std::string text;

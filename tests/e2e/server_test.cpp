@@ -7,9 +7,11 @@
 #include "contract/history.hpp"
 #include "e2e/server_process.hpp"
 
+#include "musehub/algo/index.hpp"
 #include "musehub/algo/stream_push.hpp"
 #include "musehub/algo/verify.hpp"
 #include "musehub/core/sha256.hpp"
+#include "musehub/fs/job_queue.hpp"
 #include "musehub/wire/frames.hpp"
 #include "musehub/wire/v1.hpp"
 #include "musehub/wire/v2.hpp"
@@ -611,5 +613,51 @@ TEST_CASE("E2E-8 the server on S3 + PostgreSQL: the client's session, and a pres
         BytesView(reinterpret_cast<const std::byte*>(clone->body.data()), clone->body.size()),
         Limits{});
     CHECK(got.objects.size() == 2);
+    CHECK(server.stop() == 0);
+}
+
+TEST_CASE("E2E-9 the server's worker runs queued jobs; `jobs retry` runs a failed one again",
+          "[e2e][tool]") {
+    contract::TempDir dir("musehub-e2e");
+    const auto data = dir.path().string();
+    { // An index job for a pack that was never uploaded: it can only fail.
+        fs::JobQueue queue(dir.path() / "hub.db", fs::JobQueue::Options{false});
+        queue.enqueue(JobSpec{
+            "index:never-uploaded", JobKind::index,
+            algo::encode_index_request({"alice/jobs", "main", false, "v1/packs/00/never-uploaded"}),
+            1, now_ms()});
+    }
+    e2e::ServerProcess server(dir.path(), {"--workers", "1"});
+    auto states = [&] {
+        auto [rc, out] = e2e::run_tool({"--json", "jobs", "list", "--data", data, "--no-fsync"});
+        REQUIRE(rc == 0);
+        std::map<std::string, std::string> s;
+        for (const auto& j : json::parse(out))
+            s[j.at("id").get<std::string>()] = j.at("state").get<std::string>();
+        return s;
+    };
+    auto wait_failed = [&](std::size_t n) {
+        for (int i = 0; i < 200; ++i) {
+            auto s = states();
+            if (std::count_if(s.begin(), s.end(), [](auto& kv) { return kv.second == "failed"; }) ==
+                static_cast<long>(n))
+                return s;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL("jobs did not fail in time: " << server.log());
+        return states();
+    };
+    auto first = wait_failed(1);
+    CHECK(first.at("index:never-uploaded") == "failed");
+    auto [rc, out] =
+        e2e::run_tool({"jobs", "retry", "index:never-uploaded", "--data", data, "--no-fsync"});
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find("queued again as index:never-uploaded#retry-") != std::string::npos);
+    auto second = wait_failed(2); // the worker took it again (and it failed again: no pack)
+    CHECK(second.size() == 2);
+    auto [rc2, out2] =
+        e2e::run_tool({"jobs", "retry", "nonexistent", "--data", data, "--no-fsync"});
+    CHECK(rc2 != 0);
     CHECK(server.stop() == 0);
 }
