@@ -69,7 +69,8 @@ protected:
 
     // `path` below the repo: "refs", "v2:fetch" is /v2/<repo>/fetch.
     std::string call(const std::string& method, const std::string& endpoint,
-                     const std::string& body, bool v2 = false) {
+                     const std::string& body, bool v2 = false,
+                     std::string* content_type = nullptr) {
         const auto path = (v2 ? "/v2/" : "/") + url_.repo + "/" + endpoint;
         httplib::Headers headers{{"Accept", "application/x-msgpack, application/json"}};
         if (!token_.empty())
@@ -91,6 +92,8 @@ protected:
                                            : errc::invalid_argument,
                         endpoint + " answered " + std::to_string(r->status) + ": " + detail);
         }
+        if (content_type)
+            *content_type = r->get_header_value("Content-Type");
         return std::move(r->body);
     }
 
@@ -166,9 +169,34 @@ public:
     nlohmann::json push(const std::string& body) {
         return msgpack(call("POST", "push", body, true));
     }
+    // The pack inline, or — for a large answer from a hub on a presigning store — from the URL
+    // the hub answered instead, checked against the pack id it named.
     std::string fetch(const std::vector<CommitId>& want, const std::vector<CommitId>& have) {
         nlohmann::json ask = {{"want", hex(want, "sha256:")}, {"have", hex(have, "sha256:")}};
-        return call("POST", "fetch", to_msgpack(ask), true);
+        std::string type;
+        auto body = call("POST", "fetch", to_msgpack(ask), true, &type);
+        if (type != "application/x-msgpack")
+            return body;
+        const auto where = msgpack(body);
+        static const std::regex form(R"((https?)://([^/:]+)(?::(\d+))?(/.*))");
+        std::smatch m;
+        const auto url = where.at("url").get<std::string>();
+        if (!std::regex_match(url, m, form))
+            throw error(errc::corrupt, "the hub answered a fetch URL that is not one: " + url);
+        if (m[1] == "https")
+            throw error(errc::unsupported, "fetching from an https URL needs a TLS client: " + url);
+        httplib::Client storage(m[2], m[3].matched ? std::stoi(m[3]) : 80);
+        storage.set_read_timeout(600, 0);
+        auto got = storage.Get(m[4].str());
+        if (!got || got->status != 200)
+            throw error(errc::io, "GET " + url + " failed" +
+                                      (got ? ": status " + std::to_string(got->status) : ""));
+        const auto expect = wire::v2::IdText::parse(where.at("pack").get<std::string>(), "pack");
+        if (sha256(BytesView(reinterpret_cast<const std::byte*>(got->body.data()),
+                             got->body.size())) != expect)
+            throw error(errc::hash_mismatch,
+                        "the pack at " + url + " does not hash to the id the hub named");
+        return std::move(got->body);
     }
 };
 

@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     serve->add_option("--tokens", serve_cfg.tokens_file,
                       "file of bearer tokens (one per line) required to write");
+    serve
+        ->add_option("--presign-fetch-above", serve_cfg.presign_fetch_above,
+                     "v2 fetch answers over this many bytes come as a presigned URL (S3 store; "
+                     "0: never)")
+        ->capture_default_str();
     serve->add_flag("!--no-create-on-push", serve_cfg.create_on_push,
                     "refuse pushes to repos that do not exist yet (404)");
 

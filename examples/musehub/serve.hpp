@@ -52,6 +52,7 @@ struct ServeConfig {
     unsigned workers = 1;
     std::string tokens_file;
     bool create_on_push = true;
+    std::uint64_t presign_fetch_above = 8u << 20; // v2 fetch answers larger: a URL (S3)
     HubOptions hub;
 };
 
@@ -192,7 +193,7 @@ inline int serve(const ServeConfig& cfg) {
         Hub v1hub{wire::v1{}, store, catalog, queue, cfg.hub};
         Hub v2hub{wire::v2{}, store, catalog, queue, cfg.hub};
         http::V1Service v1(v1hub, http::V1Options{cfg.create_on_push, "code"});
-        http::V2Service v2(v2hub);
+        http::V2Service v2(v2hub, http::V2Options{cfg.presign_fetch_above, 3600});
 
         httplib::Server server;
         server.set_payload_max_length(cfg.max_body);

@@ -548,8 +548,9 @@ TEST_CASE("E2E-8 the server on S3 + PostgreSQL: the client's session, and a pres
              "scripts/servers.sh (scripts/test.sh does)");
     contract::TempDir dir("musehub-e2e");
     const auto run = std::to_string(::getpid());
-    e2e::ServerProcess server(dir.path(), {"--store", "s3://musehub-test/e2e-" + run + "/",
-                                           "--catalog", pg, "--workers", "0"});
+    e2e::ServerProcess server(dir.path(),
+                              {"--store", "s3://musehub-test/e2e-" + run + "/", "--catalog", pg,
+                               "--workers", "0", "--presign-fetch-above", "100000"});
     replay_session(server.port(), "alice/vectors-" + run);
 
     // Presigned push: the objects go straight to S3, are confirmed, then a pack without them.
@@ -605,14 +606,34 @@ TEST_CASE("E2E-8 the server on S3 + PostgreSQL: the client's session, and a pres
     REQUIRE(pushed);
     INFO(pushed->body);
     REQUIRE(pushed->status == 200);
+    // Over 100,000 bytes, the fetch answers a presigned URL to the pack in S3, not the pack.
     auto clone =
         post(client, repo + "/fetch", as_string(v2.encode_fetch(FetchRequest{{head}, {}})));
     REQUIRE(clone);
     REQUIRE(clone->status == 200);
-    auto got = v2.decode_pack(
-        BytesView(reinterpret_cast<const std::byte*>(clone->body.data()), clone->body.size()),
-        Limits{});
+    REQUIRE(clone->get_header_value("Content-Type") == "application/x-msgpack");
+    auto where = msgpack_of(clone->body);
+    auto url = where.at("url").get<std::string>();
+    auto host_end = url.find('/', 7);
+    auto host = url.substr(7, host_end - 7);
+    httplib::Client storage(host.substr(0, host.find(':')),
+                            std::stoi(host.substr(host.find(':') + 1)));
+    auto fetched = storage.Get(url.substr(host_end));
+    REQUIRE(fetched);
+    REQUIRE(fetched->status == 200);
+    const auto pack_bytes =
+        BytesView(reinterpret_cast<const std::byte*>(fetched->body.data()), fetched->body.size());
+    CHECK("sha256:" + sha256(pack_bytes).hex() == where.at("pack").get<std::string>());
+    CHECK(where.at("size") == fetched->body.size());
+    auto got = v2.decode_pack(pack_bytes, Limits{});
     CHECK(got.objects.size() == 2);
+    // The tool's client follows the URL and checks the pack id itself.
+    auto [rc, out] = e2e::run_tool(
+        {"clone", "http://127.0.0.1:" + std::to_string(server.port()) + "/alice/presigned-" + run,
+         (dir.path() / "clone").string(), "--wire", "v2"});
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(read_file(dir.path() / "clone" / "big.bin") == std::string(200'000, 'b'));
     CHECK(server.stop() == 0);
 }
 

@@ -60,6 +60,9 @@ struct FetchResult {
     std::size_t sources_read = 0; // containers read to assemble it
     bool cache_hit = false;       // served from the fetch cache
     bool reused = false;          // a stored pack sent as-is
+    // Where the answer is kept in the store (its cache entry, or the stored pack reused), for
+    // a server that hands out a URL to it instead of the bytes; empty if it was not kept.
+    std::string stored;
 };
 
 // The Muse client sends haves in batches of 64 until the hub says it is ready.
@@ -155,6 +158,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
         cached && cached->expires_at > now &&
         detail::send_stored(store, cached->container, sink, out)) {
         out.cache_hit = true;
+        out.stored = cached->container;
         return out;
     }
 
@@ -274,6 +278,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
                     out.size = bytes->size();
                     out.pack = PackId{sha256(*bytes)};
                     out.reused = true;
+                    out.stored = c->container;
                     out.sources_read = 1;
                     return out;
                 }
@@ -299,10 +304,13 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     auto key = fetch_cache_key(out.pack, now);
     cache.commit(key);
     FetchCacheRow row{repo, request, key, now + opt.fetch_cache_ttl};
+    out.stored = key;
     cat.transact([&](auto& tx) {
         Key<TombstoneRow> tomb{key};
-        if (tx.template contains<TombstoneRow>(std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
-            return 0; // swept as a stray meanwhile: serve it, do not cache it
+        if (tx.template contains<TombstoneRow>(std::span<const Key<TombstoneRow>>(&tomb, 1))[0]) {
+            out.stored.clear(); // swept as a stray meanwhile: serve it, do not cache it
+            return 0;
+        }
         auto old =
             tx.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
         if (old) {

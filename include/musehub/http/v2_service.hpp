@@ -8,7 +8,10 @@
 //                       -> {ok, outcome, head, previous, branch_heads}
 //   POST …/push/stream  stream frames (H, O…, C…, E) -> the answer frames (P…, then R or X),
 //                       sent once the request has been read
-//   POST …/fetch        {want, have} -> the pack, streamed as it is made
+//   POST …/fetch        {want, have} -> the pack, streamed as it is made; on a store that can
+//                       presign, an answer over `presign_fetch_above` bytes is instead
+//                       {url, key, pack, size} (msgpack): GET the url, check the bytes hash
+//                       to `pack`
 //   POST …/presign      {objects: [{id, size}]} -> {uploads: [{id, key, url, headers}],
 //                       already_present: [id]}        (stores that can presign; else 501)
 //   POST …/confirm      {uploads: [{id, key}]} -> {registered, missing, rejected: [{id, why}]}
@@ -27,6 +30,13 @@
 
 namespace musehub::http {
 
+struct V2Options {
+    // Fetch answers larger than this come as a presigned GET URL (stores that can presign);
+    // smaller ones, and every answer on other stores, come inline. 0: always inline.
+    std::uint64_t presign_fetch_above = 8u << 20;
+    std::uint32_t presign_expiry_seconds = 3600;
+};
+
 template <class H>
 class V2Service {
     static_assert(std::is_same_v<typename H::wire_type, wire::v2>,
@@ -35,7 +45,7 @@ class V2Service {
 public:
     static constexpr std::string_view prefix = "/v2";
 
-    explicit V2Service(H& hub) : hub_(hub) {}
+    explicit V2Service(H& hub, V2Options options = {}) : hub_(hub), options_(options) {}
 
     static bool serves(std::string_view path) { return path.starts_with("/v2/"); }
 
@@ -155,12 +165,49 @@ private:
 
     Response fetch(const std::string& repo, BytesView body) {
         auto req = hub_.wire().decode_fetch(body, hub_.options().limits);
+        if constexpr (PresigningStore<typename H::store_type>)
+            if (options_.presign_fetch_above > 0)
+                return fetch_or_presign(repo, req);
         Response out;
         out.content_type = "application/octet-stream";
         out.stream = [this, repo, req](const std::function<void(BytesView)>& write) {
             hub_.fetch(repo, req, write);
         };
         return out;
+    }
+
+    // Built into the fetch cache as usual; the first `presign_fetch_above` bytes are kept to
+    // answer inline, and past them the answer becomes a URL to the cached pack.
+    Response fetch_or_presign(const std::string& repo, const FetchRequest& req) {
+        Response out;
+        out.content_type = "application/octet-stream";
+        bool inline_answer = true;
+        auto r = hub_.fetch(repo, req, [&](BytesView piece) {
+            if (!inline_answer)
+                return;
+            if (out.body.size() + piece.size() > options_.presign_fetch_above) {
+                inline_answer = false;
+                Bytes{}.swap(out.body);
+                return;
+            }
+            out.body.insert(out.body.end(), piece.begin(), piece.end());
+        });
+        if (inline_answer || r.stored.empty()) {
+            if (!inline_answer) // not kept in the store: send it after all
+                return Response{200, "application/octet-stream", hub_.fetch(repo, req).bytes, {}};
+            return out;
+        }
+        return msgpack_answer([&](Packer& p) {
+            p.pack_map(4);
+            str(p, "url");
+            str(p, hub_.store().presign_get(r.stored, options_.presign_expiry_seconds));
+            str(p, "key");
+            str(p, r.stored);
+            str(p, "pack");
+            id(p, r.pack.digest);
+            str(p, "size");
+            p.pack_uint64(r.size);
+        });
     }
 
     // ---- presigned uploads ---------------------------------------------------------------
@@ -253,6 +300,7 @@ private:
     }
 
     H& hub_;
+    V2Options options_;
 };
 
 } // namespace musehub::http
