@@ -18,6 +18,7 @@
 //
 // Errors are JSON {"detail": …} with the status of their errc, as for v1.
 
+#include "musehub/algo/presigned.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/detail/msgpack.hpp"
 #include "musehub/detail/records.hpp"
