@@ -17,6 +17,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -208,6 +209,27 @@ struct PushReport {
     CommitId head;
 };
 
+// What a push of `branch` sends: the local hub's fetch of its head, with the remote's heads it
+// knows as haves (so the pack holds just what the remote lacks); nullopt when the remote's
+// branch is already there (report.up_to_date).
+template <class H>
+std::optional<FetchRequest>
+what_to_send(H& local, const std::string& repo, const std::string& branch,
+             const std::map<std::string, CommitId>& remote_heads, PushReport& report) {
+    auto head = local.branch_head(repo, branch);
+    if (!head)
+        throw error(errc::not_found, "local repo '" + repo + "' has no branch '" + branch + "'");
+    report.head = *head;
+    if (auto at = remote_heads.find(branch); at != remote_heads.end() && at->second == *head) {
+        report.up_to_date = true;
+        return std::nullopt;
+    }
+    std::vector<CommitId> known;
+    for (const auto& [name, h] : remote_heads)
+        known.push_back(h);
+    return FetchRequest{{*head}, local.negotiate(repo, FetchRequest{{*head}, known}).ack};
+}
+
 // Pushes `branch` of the local hub's `repo` to the remote (objects the remote lacks, in
 // requests of at most 400 objects and 32 MiB, as the Muse client sends them; then the bundle).
 template <class H>
@@ -215,20 +237,10 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
                    V1Remote& remote) {
     static_assert(std::is_same_v<typename H::wire_type, wire::v1>);
     PushReport report;
-    auto head = local.branch_head(repo, branch);
-    if (!head)
-        throw error(errc::not_found, "local repo '" + repo + "' has no branch '" + branch + "'");
-    report.head = *head;
-    auto remote_heads = remote.heads();
-    if (auto at = remote_heads.find(branch); at != remote_heads.end() && at->second == *head) {
-        report.up_to_date = true;
+    auto request = what_to_send(local, repo, branch, remote.heads(), report);
+    if (!request)
         return report;
-    }
-    std::vector<CommitId> known;
-    for (const auto& [name, h] : remote_heads)
-        known.push_back(h);
-    auto have = local.negotiate(repo, FetchRequest{{*head}, known}).ack;
-    auto bytes = local.fetch(repo, FetchRequest{{*head}, have}).bytes;
+    auto bytes = local.fetch(repo, *request).bytes;
     auto pack = local.wire().decode_pack(bytes, local.options().limits);
     report.commits = pack.commits.size();
     report.objects = pack.objects.size();
@@ -280,20 +292,10 @@ PushReport push_v2(H& local, const std::string& repo, const std::string& branch,
                    V2Remote& remote) {
     static_assert(std::is_same_v<typename H::wire_type, wire::v2>);
     PushReport report;
-    auto head = local.branch_head(repo, branch);
-    if (!head)
-        throw error(errc::not_found, "local repo '" + repo + "' has no branch '" + branch + "'");
-    report.head = *head;
-    auto remote_heads = remote.heads();
-    if (auto at = remote_heads.find(branch); at != remote_heads.end() && at->second == *head) {
-        report.up_to_date = true;
+    auto request = what_to_send(local, repo, branch, remote.heads(), report);
+    if (!request)
         return report;
-    }
-    std::vector<CommitId> known;
-    for (const auto& [name, h] : remote_heads)
-        known.push_back(h);
-    auto have = local.negotiate(repo, FetchRequest{{*head}, known}).ack;
-    auto fetched = local.fetch(repo, FetchRequest{{*head}, have});
+    auto fetched = local.fetch(repo, *request);
     report.commits = fetched.commits;
     report.objects = report.objects_sent = fetched.objects;
     // {branch, force, pack}: the pack as fetched, wrapped without decoding it.

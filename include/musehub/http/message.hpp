@@ -56,6 +56,13 @@ inline std::optional<Route> route(std::string_view path,
     return std::nullopt;
 }
 
+// The shape every service's handle() shares: 404 for a path that names no endpoint (`hint`
+// says what one looks like), 405 for the wrong method (GET for `get_endpoint`, POST for every
+// other), and a musehub::error thrown by `dispatch(route)` answered with its status.
+template <class Dispatch>
+Response answer(const std::optional<Route>& r, const Request& req, std::string_view hint,
+                std::string_view get_endpoint, Dispatch&& dispatch);
+
 // The status an error's code answers: the client's mistakes are 4xx and name what was wrong;
 // only a failing store, catalog or queue is a 5xx.
 constexpr int status_of(errc code) noexcept {
@@ -100,6 +107,23 @@ inline Response error_response(int status, std::string_view text) {
     r.body.assign(reinterpret_cast<const std::byte*>(json.data()),
                   reinterpret_cast<const std::byte*>(json.data()) + json.size());
     return r;
+}
+
+template <class Dispatch>
+Response answer(const std::optional<Route>& r, const Request& req, std::string_view hint,
+                std::string_view get_endpoint, Dispatch&& dispatch) {
+    if (!r)
+        return error_response(404, "no such endpoint: " + req.method + " " + req.path + " (" +
+                                       std::string(hint) + ")");
+    const bool get = r->endpoint == get_endpoint;
+    if (req.method != (get ? "GET" : "POST"))
+        return error_response(405, r->endpoint + " takes " + (get ? "GET" : "POST") + ", not " +
+                                       req.method);
+    try {
+        return dispatch(*r);
+    } catch (const error& e) {
+        return error_response(status_of(e.code()), e.what());
+    }
 }
 
 } // namespace musehub::http

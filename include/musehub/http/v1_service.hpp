@@ -57,19 +57,8 @@ public:
     }
 
     Response handle(const Request& req) {
-        auto r = route(req.path);
-        if (!r)
-            return error_response(404, "no such endpoint: " + req.method + " " + req.path +
-                                           " (a Muse remote is http://HOST:PORT/<owner>/<slug>)");
-        const bool get = r->endpoint == "refs";
-        if (req.method != (get ? "GET" : "POST"))
-            return error_response(405, r->endpoint + " takes " + (get ? "GET" : "POST") + ", not " +
-                                           req.method);
-        try {
-            return dispatch(*r, req.body);
-        } catch (const error& e) {
-            return error_response(status_of(e.code()), e.what());
-        }
+        return answer(route(req.path), req, "a Muse remote is http://HOST:PORT/<owner>/<slug>",
+                      "refs", [&](const Route& r) { return dispatch(r, req.body); });
     }
 
     // "Whether the repo has a branch": what makes a repo exist here.

@@ -55,19 +55,8 @@ public:
                      ? route(std::string_view(req.path).substr(prefix.size()),
                              {"push/stream", "presign", "confirm", "fetch", "push", "refs"})
                      : std::nullopt;
-        if (!r)
-            return error_response(404, "no such endpoint: " + req.method + " " + req.path +
-                                           " (musehub's v2 endpoints are under "
-                                           "/v2/<owner>/<slug>/)");
-        const bool get = r->endpoint == "refs";
-        if (req.method != (get ? "GET" : "POST"))
-            return error_response(405, r->endpoint + " takes " + (get ? "GET" : "POST") + ", not " +
-                                           req.method);
-        try {
-            return dispatch(*r, req.body);
-        } catch (const error& e) {
-            return error_response(status_of(e.code()), e.what());
-        }
+        return answer(r, req, "musehub's v2 endpoints are under /v2/<owner>/<slug>/", "refs",
+                      [&](const Route& route) { return dispatch(route, req.body); });
     }
 
 private:
