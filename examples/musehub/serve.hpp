@@ -92,8 +92,10 @@ inline void set_body(httplib::Response& res, const http::Response& out) {
 // producer, memory stays bounded). The status is decided once the first piece exists, so a
 // producer that fails before it (a refused request) still gets its 4xx; one that fails after
 // cuts the chunked answer short, which the client sees as an incomplete transfer.
-// Bytes of streamed answers written by this thread (the access log's "out" for them).
+// Bytes of streamed answers written, and of streamed requests read, by this thread (the access
+// log's "out" and "in" for them).
 inline thread_local std::size_t streamed_bytes = 0;
+inline thread_local std::size_t streamed_in = 0;
 
 inline void send_streamed(httplib::Response& res, const http::Response& out) {
     struct Pipe {
@@ -204,6 +206,7 @@ inline int serve(const ServeConfig& cfg) {
         server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
             started = std::chrono::steady_clock::now();
             streamed_bytes = 0;
+            streamed_in = 0;
             auto refuse = [&](int status, const std::string& why) {
                 auto r = http::error_response(status, why);
                 res.status = r.status;
@@ -244,6 +247,26 @@ inline int serve(const ServeConfig& cfg) {
             else
                 set_body(res, out);
         };
+        // A stream push is read as it arrives (registered first: httplib takes the first match).
+        server.Post(R"(/v2/[^/]+/[^/]+/push/stream)",
+                    [&](const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& content) {
+                        http::Request r{req.method, req.path, {}};
+                        auto read = [&](const std::function<void(BytesView)>& feed) {
+                            content([&](const char* data, std::size_t n) {
+                                streamed_in += n;
+                                feed(BytesView(reinterpret_cast<const std::byte*>(data), n));
+                                return true;
+                            });
+                        };
+                        http::Response out;
+                        try {
+                            out = v2.handle_stream(r, read);
+                        } catch (const std::exception& e) {
+                            out = http::error_response(500, e.what());
+                        }
+                        set_body(res, out);
+                    });
         server.Get(R"(/.*)", answer);
         server.Post(R"(/.*)", answer);
 
@@ -255,7 +278,7 @@ inline int serve(const ServeConfig& cfg) {
             std::lock_guard lock(log_mutex);
             std::fprintf(stderr, "%s %s %s %s %d in=%zu out=%zu %.1fms\n", utc_now().c_str(),
                          req.remote_addr.c_str(), req.method.c_str(), req.path.c_str(), res.status,
-                         req.body.size(), res.body.size() + streamed_bytes, ms);
+                         req.body.size() + streamed_in, res.body.size() + streamed_bytes, ms);
         });
 
         int port = cfg.port;

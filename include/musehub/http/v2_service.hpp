@@ -7,7 +7,9 @@
 //   POST …/push         a v2 push message {branch, force, pack} (the pack upload)
 //                       -> {ok, outcome, head, previous, branch_heads}
 //   POST …/push/stream  stream frames (H, O…, C…, E) -> the answer frames (P…, then R or X),
-//                       sent once the request has been read
+//                       sent once the request has been read; a server that can hand the body
+//                       over as it arrives calls handle_stream() instead (objects stored batch
+//                       by batch while the client sends, the request never held whole)
 //   POST …/fetch        {want, have} -> the pack, streamed as it is made; on a store that can
 //                       presign, an answer over `presign_fetch_above` bytes is instead
 //                       {url, key, pack, size} (msgpack): GET the url, check the bytes hash
@@ -26,6 +28,7 @@
 #include "musehub/store/concept.hpp"
 #include "musehub/wire/v2.hpp"
 
+#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -49,6 +52,19 @@ public:
     explicit V2Service(H& hub, V2Options options = {}) : hub_(hub), options_(options) {}
 
     static bool serves(std::string_view path) { return path.starts_with("/v2/"); }
+
+    // push/stream with its body read as it arrives: `read(feed)` calls feed with each piece of
+    // the body, so the stream's objects are verified and stored batch by batch while the client
+    // is still sending, and the request is never held whole. (handle() feeds a whole body.)
+    using BodyFeed = std::function<void(BytesView)>;
+    using BodyReader = std::function<void(const BodyFeed&)>;
+    Response handle_stream(const Request& req, const BodyReader& read) {
+        auto r = serves(req.path)
+                     ? route(std::string_view(req.path).substr(prefix.size()), {"push/stream"})
+                     : std::nullopt;
+        return answer(r, req, "a stream push is POST /v2/<owner>/<slug>/push/stream", "",
+                      [&](const Route& route) { return stream_push(route.repo, read); });
+    }
 
     Response handle(const Request& req) {
         auto r = serves(req.path)
@@ -143,12 +159,15 @@ private:
     // The answer frames are gathered and sent once the request has been read (an HTTP/1.1
     // exchange: the client sends, then reads); the stream's own checks are all there.
     Response stream_push(const std::string& repo, BytesView body) {
+        return stream_push(repo, [&](const BodyFeed& feed) { feed(body); });
+    }
+    Response stream_push(const std::string& repo, const BodyReader& read) {
         Response out;
         out.content_type = "application/octet-stream";
         auto session = hub_.stream_push(
             [&](BytesView frame) { out.body.insert(out.body.end(), frame.begin(), frame.end()); });
         session.expect_repo(repo);
-        session.feed(body);
+        read([&](BytesView piece) { session.feed(piece); });
         session.finish();
         return out;
     }
