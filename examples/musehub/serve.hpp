@@ -20,6 +20,7 @@
 //     separate `musehub worker` processes share the catalog.
 
 #include "backends.hpp"
+#include "streaming.hpp"
 
 #include <musehub/http/v1_service.hpp>
 #include <musehub/http/v2_service.hpp>
@@ -31,11 +32,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <deque>
-#include <exception>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -81,97 +79,6 @@ inline bool writes(const httplib::Request& req) {
     return !(req.path.ends_with("/fetch") || req.path.ends_with("/negotiate"));
 }
 
-inline void set_body(httplib::Response& res, const http::Response& out) {
-    res.status = out.status;
-    res.set_content(reinterpret_cast<const char*>(out.body.data()), out.body.size(),
-                    out.content_type.c_str());
-}
-
-// Sends a streamed answer: its producer runs on a thread of its own and hands pieces to
-// httplib's writer through a queue of a few pieces (backpressure: a slow client slows the
-// producer, memory stays bounded). The status is decided once the first piece exists, so a
-// producer that fails before it (a refused request) still gets its 4xx; one that fails after
-// cuts the chunked answer short, which the client sees as an incomplete transfer.
-// Bytes of streamed answers written, and of streamed requests read, by this thread (the access
-// log's "out" and "in" for them).
-inline thread_local std::size_t streamed_bytes = 0;
-inline thread_local std::size_t streamed_in = 0;
-
-inline void send_streamed(httplib::Response& res, const http::Response& out) {
-    struct Pipe {
-        std::mutex m;
-        std::condition_variable cv;
-        std::deque<std::string> pieces;
-        bool done = false, cancelled = false;
-        std::exception_ptr error;
-    };
-    auto pipe = std::make_shared<Pipe>();
-    auto producer = std::make_shared<std::thread>([pipe, stream = out.stream] {
-        try {
-            stream([&](BytesView piece) {
-                std::unique_lock lock(pipe->m);
-                pipe->cv.wait(lock, [&] { return pipe->pieces.size() < 4 || pipe->cancelled; });
-                if (pipe->cancelled)
-                    throw std::runtime_error("the client went away");
-                pipe->pieces.emplace_back(reinterpret_cast<const char*>(piece.data()),
-                                          piece.size());
-                pipe->cv.notify_all();
-            });
-        } catch (...) {
-            std::lock_guard lock(pipe->m);
-            pipe->error = std::current_exception();
-        }
-        std::lock_guard lock(pipe->m);
-        pipe->done = true;
-        pipe->cv.notify_all();
-    });
-    {
-        std::unique_lock lock(pipe->m);
-        pipe->cv.wait(lock, [&] { return !pipe->pieces.empty() || pipe->done; });
-        if (pipe->pieces.empty()) { // finished or failed before its first piece
-            lock.unlock();
-            producer->join();
-            if (pipe->error) {
-                try {
-                    std::rethrow_exception(pipe->error);
-                } catch (const error& e) {
-                    return set_body(res, http::error_response(http::status_of(e.code()), e.what()));
-                } catch (const std::exception& e) {
-                    return set_body(res, http::error_response(500, e.what()));
-                }
-            }
-            return set_body(res, http::Response{200, out.content_type, {}, {}});
-        }
-    }
-    res.status = out.status;
-    res.set_chunked_content_provider(
-        out.content_type,
-        [pipe](std::size_t, httplib::DataSink& sink) {
-            std::unique_lock lock(pipe->m);
-            pipe->cv.wait(lock, [&] { return !pipe->pieces.empty() || pipe->done; });
-            if (!pipe->pieces.empty()) {
-                auto piece = std::move(pipe->pieces.front());
-                pipe->pieces.pop_front();
-                pipe->cv.notify_all();
-                lock.unlock();
-                streamed_bytes += piece.size();
-                return sink.write(piece.data(), piece.size());
-            }
-            if (pipe->error)
-                return false; // cut short: the answer is incomplete, and the client sees it
-            sink.done();
-            return true;
-        },
-        [pipe, producer](bool) {
-            {
-                std::lock_guard lock(pipe->m);
-                pipe->cancelled = true;
-                pipe->cv.notify_all();
-            }
-            producer->join();
-        });
-}
-
 inline std::string utc_now() {
     char buf[32];
     std::time_t t = std::time(nullptr);
@@ -205,7 +112,7 @@ inline int serve(const ServeConfig& cfg) {
         thread_local std::chrono::steady_clock::time_point started;
         server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
             started = std::chrono::steady_clock::now();
-            streamed_bytes = 0;
+            streamed_out = 0;
             streamed_in = 0;
             auto refuse = [&](int status, const std::string& why) {
                 auto r = http::error_response(status, why);
@@ -247,26 +154,44 @@ inline int serve(const ServeConfig& cfg) {
             else
                 set_body(res, out);
         };
-        // A stream push is read as it arrives (registered first: httplib takes the first match).
-        server.Post(R"(/v2/[^/]+/[^/]+/push/stream)",
-                    [&](const httplib::Request& req, httplib::Response& res,
-                        const httplib::ContentReader& content) {
-                        http::Request r{req.method, req.path, {}};
-                        auto read = [&](const std::function<void(BytesView)>& feed) {
-                            content([&](const char* data, std::size_t n) {
-                                streamed_in += n;
-                                feed(BytesView(reinterpret_cast<const std::byte*>(data), n));
-                                return true;
-                            });
-                        };
-                        http::Response out;
-                        try {
-                            out = v2.handle_stream(r, read);
-                        } catch (const std::exception& e) {
-                            out = http::error_response(500, e.what());
-                        }
-                        set_body(res, out);
-                    });
+        // A stream push is read as it arrives (registered first: httplib takes the first match):
+        // this thread reads the body into a queue, a producer runs the session from it, and the
+        // answer frames follow as they are made (streaming.hpp).
+        server.Post(R"(/v2/[^/]+/[^/]+/push/stream)", [&](const httplib::Request& req,
+                                                          httplib::Response& res,
+                                                          const httplib::ContentReader& content) {
+            auto body = std::make_shared<BodyQueue>();
+            auto out = v2.handle_stream(
+                http::Request{req.method, req.path, {}},
+                [body](const std::function<void(BytesView)>& feed) {
+                    while (auto piece = body->pop())
+                        feed(BytesView(reinterpret_cast<const std::byte*>(piece->data()),
+                                       piece->size()));
+                });
+            if (!out.stream) {
+                res.set_header("Connection", "close"); // its body stays unread
+                return set_body(res, out);
+            }
+            // Frames are small: the producer never waits for the writer while the
+            // client is still sending (it would wait for this thread, which waits
+            // for it). Once the session ends, a body still arriving is refused.
+            Producer producer(
+                [body, stream = out.stream](const std::function<void(BytesView)>& w) {
+                    struct Stop {
+                        BodyQueue& q;
+                        ~Stop() { q.stop(); }
+                    } stop{*body};
+                    stream(w);
+                },
+                0);
+            content([&](const char* data, std::size_t n) {
+                streamed_in += n;
+                return body->push(data, n);
+            });
+            body->close();
+            res.status = 200;
+            producer.send_chunked(res, out.content_type);
+        });
         server.Get(R"(/.*)", answer);
         server.Post(R"(/.*)", answer);
 
@@ -278,7 +203,7 @@ inline int serve(const ServeConfig& cfg) {
             std::lock_guard lock(log_mutex);
             std::fprintf(stderr, "%s %s %s %s %d in=%zu out=%zu %.1fms\n", utc_now().c_str(),
                          req.remote_addr.c_str(), req.method.c_str(), req.path.c_str(), res.status,
-                         req.body.size() + streamed_in, res.body.size() + streamed_bytes, ms);
+                         req.body.size() + streamed_in, res.body.size() + streamed_out, ms);
         });
 
         int port = cfg.port;

@@ -413,6 +413,7 @@ TEST_CASE("E2E-6 wire v2 over HTTP: pack push, stream push, streamed fetch, refu
     auto streamed = post(client, "/v2/alice/fast/push/stream", as_string(request));
     REQUIRE(streamed);
     REQUIRE(streamed->status == 200);
+    CHECK(streamed->get_header_value("Transfer-Encoding") == "chunked"); // frames as they come
     wire::frames::FrameReader reader(1u << 30);
     reader.feed(bytes_of(streamed->body));
     std::optional<wire::frames::Result> result;

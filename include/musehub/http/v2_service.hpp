@@ -6,10 +6,9 @@
 //   GET  …/refs         -> {default_branch, branch_heads {name: id}}
 //   POST …/push         a v2 push message {branch, force, pack} (the pack upload)
 //                       -> {ok, outcome, head, previous, branch_heads}
-//   POST …/push/stream  stream frames (H, O…, C…, E) -> the answer frames (P…, then R or X),
-//                       sent once the request has been read; a server that can hand the body
-//                       over as it arrives calls handle_stream() instead (objects stored batch
-//                       by batch while the client sends, the request never held whole)
+//   POST …/push/stream  stream frames (H, O…, C…, E) -> the answer frames (P…, then R or X);
+//                       a server that can hand the body over as it arrives calls
+//                       handle_stream() instead (see there)
 //   POST …/fetch        {want, have} -> the pack, streamed as it is made; on a store that can
 //                       presign, an answer over `presign_fetch_above` bytes is instead
 //                       {url, key, pack, size} (msgpack): GET the url, check the bytes hash
@@ -53,17 +52,28 @@ public:
 
     static bool serves(std::string_view path) { return path.starts_with("/v2/"); }
 
-    // push/stream with its body read as it arrives: `read(feed)` calls feed with each piece of
-    // the body, so the stream's objects are verified and stored batch by batch while the client
-    // is still sending, and the request is never held whole. (handle() feeds a whole body.)
+    // push/stream for a server that hands the body over as it arrives: the answer's `stream`
+    // runs the session, calling `read(feed)` for the body (feed takes each piece as it comes)
+    // and writing each answer frame as it is made. The stream's objects are verified and
+    // stored batch by batch while the client sends, the request is never held whole, and the
+    // progress and heartbeat frames of the work after the last request frame reach the client
+    // as it works. (handle() runs the same session over a whole body and gathers the frames.)
     using BodyFeed = std::function<void(BytesView)>;
     using BodyReader = std::function<void(const BodyFeed&)>;
-    Response handle_stream(const Request& req, const BodyReader& read) {
+    Response handle_stream(const Request& req, BodyReader read) {
         auto r = serves(req.path)
                      ? route(std::string_view(req.path).substr(prefix.size()), {"push/stream"})
                      : std::nullopt;
         return answer(r, req, "a stream push is POST /v2/<owner>/<slug>/push/stream", "",
-                      [&](const Route& route) { return stream_push(route.repo, read); });
+                      [&](const Route& route) {
+                          Response out;
+                          out.content_type = "application/octet-stream";
+                          out.stream = [this, repo = route.repo,
+                                        read](const std::function<void(BytesView)>& write) {
+                              run_stream_push(repo, read, write);
+                          };
+                          return out;
+                      });
     }
 
     Response handle(const Request& req) {
@@ -159,17 +169,19 @@ private:
     // The answer frames are gathered and sent once the request has been read (an HTTP/1.1
     // exchange: the client sends, then reads); the stream's own checks are all there.
     Response stream_push(const std::string& repo, BytesView body) {
-        return stream_push(repo, [&](const BodyFeed& feed) { feed(body); });
-    }
-    Response stream_push(const std::string& repo, const BodyReader& read) {
         Response out;
         out.content_type = "application/octet-stream";
-        auto session = hub_.stream_push(
+        run_stream_push(
+            repo, [&](const BodyFeed& feed) { feed(body); },
             [&](BytesView frame) { out.body.insert(out.body.end(), frame.begin(), frame.end()); });
+        return out;
+    }
+    void run_stream_push(const std::string& repo, const BodyReader& read,
+                         const std::function<void(BytesView)>& write) {
+        auto session = hub_.stream_push(write);
         session.expect_repo(repo);
         read([&](BytesView piece) { session.feed(piece); });
         session.finish();
-        return out;
     }
 
     Response fetch(const std::string& repo, BytesView body) {
