@@ -5,7 +5,8 @@ set -euo pipefail
 
 # One list; append here as backends and tools arrive.
 PACKAGES=(
-    build-essential cmake ninja-build pkg-config git ccache clang-format
+    build-essential cmake ninja-build pkg-config ccache clang-format
+    git                  # musehub import-git; the main job and E2E-7 import git histories
     libboost-dev librange-v3-dev libmsgpack-cxx-dev libzstd-dev libxxhash-dev libssl-dev
     catch2 libbenchmark-dev nlohmann-json3-dev
     libsqlite3-dev
@@ -13,7 +14,6 @@ PACKAGES=(
     postgresql nodejs    # the throwaway test servers of scripts/servers.sh (PostgreSQL 15, S3 via npm)
     python3              # tests/servers/faulty-s3.py, the S3 that fails on purpose
     libcpp-httplib-dev libcli11-dev   # the musehub tool and hub server (examples/musehub)
-    git                  # musehub import-git, and the main job imports this repository
 )
 # npm: the machine image's nodejs (NodeSource 20.x) bundles npm and Conflicts: npm, so asking apt for
 # it there fails; Debian's own nodejs (18.x, also enough for the S3 server) needs the npm package.
