@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace musehub::algo {
@@ -173,11 +174,15 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     // Commits and snapshots go into the writer as they are read, so a clone never holds its
     // history's manifests at once: only the chain being rebuilt and the previous snapshot.
     // Once the objects are declared, the pack goes to the caller and into the cache at once.
-    auto cache = begin_put(store);
+    // (The cache's put begins with the first piece: a request that fails or reuses a stored
+    // pack never starts one.)
+    std::optional<decltype(begin_put(store))> cache;
     Sha256 hash;
     auto writer = wire::pack_writer(hub.wire(), [&](BytesView piece) {
         sink(piece);
-        cache.write(piece);
+        if (!cache)
+            cache.emplace(begin_put(store));
+        cache->write(piece);
         hash.update(piece);
         out.size += piece.size();
     });
@@ -302,7 +307,9 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
 
     // ---- keep it for the next identical request -------------------------------------------
     auto key = fetch_cache_key(out.pack, now);
-    cache.commit(key);
+    if (!cache) // (every pack has a header, so a built one always began its put)
+        cache.emplace(begin_put(store));
+    cache->commit(key);
     FetchCacheRow row{repo, request, key, now + opt.fetch_cache_ttl};
     out.stored = key;
     cat.transact([&](auto& tx) {
