@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: dependencies, Debug build (-Werror) + full ctest, ASan/UBSan build + unit and
-# contract suites (both against the PostgreSQL and S3 servers scripts/servers.sh starts), the
+# Runs every test: dependencies, Debug build (-Werror) + full ctest (unit, contract, fault, and
+# e2e: the musehub server as a process), ASan/UBSan build + unit and contract suites (both
+# ctest runs against the PostgreSQL and S3 servers scripts/servers.sh starts), the
 # install/consumer checks, and a smoke run of every benchmark.
 # A failed phase does not stop the independent ones; the exit status is non-zero if any failed.
 set -euo pipefail
