@@ -29,6 +29,7 @@
 #include "musehub/core/sha256.hpp"
 #include "musehub/detail/msgpack.hpp"
 #include "musehub/detail/records.hpp"
+#include "musehub/http/detail/answers.hpp"
 #include "musehub/http/message.hpp"
 #include "musehub/wire/v1.hpp"
 
@@ -72,7 +73,7 @@ public:
     }
 
 private:
-    using Packer = musehub::detail::Packer;
+    using Packer = detail::Packer;
     using IdText = wire::v1::IdText;
 
     Response dispatch(const Route& r, BytesView body) {
@@ -99,31 +100,9 @@ private:
         return e == "filter-objects" || e == "presign" || e == "push/objects" || e == "push";
     }
 
-    template <class F>
-    static Response msgpack_answer(F&& write) {
-        Response out;
-        musehub::detail::ByteSink sink{out.body};
-        Packer p(sink);
-        write(p);
-        return out;
-    }
-
-    void pack_heads(Packer& p, const std::string& repo) const {
-        auto heads = hub_.branches(repo);
-        p.pack_map(static_cast<std::uint32_t>(heads.size()));
-        for (const auto& b : heads) {
-            musehub::detail::pack_str(p, b.name);
-            musehub::detail::pack_str(p, b.head.hex());
-        }
-    }
-
     Response refs(const std::string& repo) const {
         auto heads = hub_.branches(repo);
-        std::string default_branch = heads.empty() ? "main" : heads.front().name;
-        for (const auto& b : heads)
-            if (b.name == "main")
-                default_branch = "main";
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             using musehub::detail::pack_str;
             p.pack_map(4);
             pack_str(p, "repo_id");
@@ -131,9 +110,9 @@ private:
             pack_str(p, "domain");
             pack_str(p, options_.domain);
             pack_str(p, "default_branch");
-            pack_str(p, default_branch);
+            pack_str(p, detail::default_branch(heads));
             pack_str(p, "branch_heads");
-            pack_heads(p, repo);
+            detail::pack_heads<IdText>(p, heads);
         });
     }
 
@@ -151,7 +130,7 @@ private:
     Response filter_objects(BytesView body) const {
         auto ids = object_ids(body, "filter-objects");
         auto missing = hub_.missing_objects(ids);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(1);
             musehub::detail::pack_str(p, "missing");
             musehub::detail::write_ids<IdText>(p, missing);
@@ -160,7 +139,7 @@ private:
 
     Response presign(BytesView body) const {
         auto ids = object_ids(body, "presign");
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(2);
             musehub::detail::pack_str(p, "presigned");
             p.pack_map(0);
@@ -171,7 +150,7 @@ private:
 
     Response push_objects(const std::string& repo, BytesView body) {
         auto stored = hub_.upload_objects(repo, body);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(2);
             musehub::detail::pack_str(p, "stored");
             p.pack_uint64(stored.fresh);
@@ -182,7 +161,7 @@ private:
 
     Response push(const std::string& repo, BytesView body) {
         auto r = hub_.push(repo, body);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             using musehub::detail::pack_str;
             p.pack_map(4);
             pack_str(p, "ok");
@@ -191,7 +170,7 @@ private:
             pack_str(p, "pushed " + std::to_string(r.commits) + " commit(s) to '" + r.branch +
                             "' (" + std::string(algo::to_string(r.outcome)) + ")");
             pack_str(p, "branch_heads");
-            pack_heads(p, repo);
+            detail::pack_heads<IdText>(p, hub_.branches(repo));
             pack_str(p, "remote_head");
             pack_str(p, r.head.hex());
         });
@@ -200,7 +179,7 @@ private:
     Response negotiate(const std::string& repo, BytesView body) const {
         auto req = hub_.wire().decode_fetch(body, hub_.options().limits);
         auto n = hub_.negotiate(repo, req);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             using musehub::detail::pack_str;
             p.pack_map(3);
             pack_str(p, "ack");

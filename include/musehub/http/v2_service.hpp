@@ -23,6 +23,7 @@
 #include "musehub/algo/push.hpp"
 #include "musehub/detail/msgpack.hpp"
 #include "musehub/detail/records.hpp"
+#include "musehub/http/detail/answers.hpp"
 #include "musehub/http/message.hpp"
 #include "musehub/store/concept.hpp"
 #include "musehub/wire/v2.hpp"
@@ -86,7 +87,7 @@ public:
     }
 
 private:
-    using Packer = musehub::detail::Packer;
+    using Packer = detail::Packer;
     using IdText = wire::v2::IdText;
 
     Response dispatch(const Route& r, BytesView body) {
@@ -109,46 +110,25 @@ private:
         }
     }
 
-    template <class F>
-    static Response msgpack_answer(F&& write) {
-        Response out;
-        musehub::detail::ByteSink sink{out.body};
-        Packer p(sink);
-        write(p);
-        return out;
-    }
     static void str(Packer& p, std::string_view s) { musehub::detail::pack_str(p, s); }
     static void id(Packer& p, const Digest& d) { str(p, IdText::format(d)); }
-
-    void pack_heads(Packer& p, const std::string& repo) const {
-        auto heads = hub_.branches(repo);
-        p.pack_map(static_cast<std::uint32_t>(heads.size()));
-        for (const auto& b : heads) {
-            str(p, b.name);
-            id(p, b.head.digest);
-        }
-    }
 
     Response refs(const std::string& repo) const {
         auto heads = hub_.branches(repo);
         if (heads.empty())
             fail(errc::not_found, "repo '" + repo + "' does not exist (it has no branch)");
-        std::string default_branch = heads.front().name;
-        for (const auto& b : heads)
-            if (b.name == "main")
-                default_branch = "main";
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(2);
             str(p, "default_branch");
-            str(p, default_branch);
+            str(p, detail::default_branch(heads));
             str(p, "branch_heads");
-            pack_heads(p, repo);
+            detail::pack_heads<IdText>(p, heads);
         });
     }
 
     Response push(const std::string& repo, BytesView body) {
         auto r = hub_.push(repo, body);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(5);
             str(p, "ok");
             p.pack_true();
@@ -162,7 +142,7 @@ private:
             else
                 p.pack_nil();
             str(p, "branch_heads");
-            pack_heads(p, repo);
+            detail::pack_heads<IdText>(p, hub_.branches(repo));
         });
     }
 
@@ -218,7 +198,7 @@ private:
                 return Response{200, "application/octet-stream", hub_.fetch(repo, req).bytes, {}};
             return out;
         }
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(4);
             str(p, "url");
             str(p, hub_.store().presign_get(r.stored, options_.presign_expiry_seconds));
@@ -259,7 +239,7 @@ private:
                      musehub::detail::require_key(m, "size", "v2 presign object"), "size")});
         }
         auto r = hub_.presign(repo, items);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(2);
             str(p, "uploads");
             p.pack_array(static_cast<std::uint32_t>(r.uploads.size()));
@@ -302,7 +282,7 @@ private:
                      musehub::detail::require_key(m, "key", "v2 confirm upload"), "key"))});
         }
         auto r = hub_.confirm_uploads(repo, items);
-        return msgpack_answer([&](Packer& p) {
+        return detail::msgpack_answer([&](Packer& p) {
             p.pack_map(3);
             str(p, "registered");
             musehub::detail::write_ids<IdText>(p, r.registered);
