@@ -60,6 +60,9 @@ protected:
             out.push_back(std::string(prefix) + id.hex());
         return out;
     }
+    static std::string_view text(BytesView b) {
+        return {reinterpret_cast<const char*>(b.data()), b.size()};
+    }
     static std::string to_msgpack(const nlohmann::json& j) {
         auto bytes = nlohmann::json::to_msgpack(j);
         return {bytes.begin(), bytes.end()};
@@ -69,15 +72,15 @@ protected:
     }
 
     // `path` below the repo: "refs", "v2:fetch" is /v2/<repo>/fetch.
-    std::string call(const std::string& method, const std::string& endpoint,
-                     const std::string& body, bool v2 = false,
-                     std::string* content_type = nullptr) {
+    std::string call(const std::string& method, const std::string& endpoint, std::string_view body,
+                     bool v2 = false, std::string* content_type = nullptr) {
         const auto path = (v2 ? "/v2/" : "/") + url_.repo + "/" + endpoint;
         httplib::Headers headers{{"Accept", "application/x-msgpack, application/json"}};
         if (!token_.empty())
             headers.emplace("Authorization", "Bearer " + token_);
-        auto r = method == "GET" ? http_.Get(path, headers)
-                                 : http_.Post(path, headers, body, "application/x-msgpack");
+        auto r = method == "GET"
+                     ? http_.Get(path, headers)
+                     : http_.Post(path, headers, body.data(), body.size(), "application/x-msgpack");
         if (!r)
             throw std::runtime_error("cannot reach " + url_.text() + " (" + endpoint +
                                      "): " + httplib::to_string(r.error()) +
@@ -126,8 +129,8 @@ public:
             out.push_back(ObjectId::from_hex(id.get<std::string>()));
         return out;
     }
-    void upload(const std::string& bundle) { call("POST", "push/objects", bundle); }
-    nlohmann::json push(const std::string& body) { return msgpack(call("POST", "push", body)); }
+    void upload(BytesView bundle) { call("POST", "push/objects", text(bundle)); }
+    nlohmann::json push(BytesView body) { return msgpack(call("POST", "push", text(body))); }
     std::vector<CommitId> negotiate(const std::vector<CommitId>& want,
                                     const std::vector<CommitId>& have, bool& ready) {
         nlohmann::json ask = {{"want", hex(want)}, {"have", hex(have)}};
@@ -167,9 +170,7 @@ public:
             out.emplace(name, CommitId{wire::v2::IdText::parse(head.get<std::string>(), "head")});
         return out;
     }
-    nlohmann::json push(const std::string& body) {
-        return msgpack(call("POST", "push", body, true));
-    }
+    nlohmann::json push(BytesView body) { return msgpack(call("POST", "push", text(body), true)); }
     // The pack inline, or — for a large answer from a hub on a presigning store — from the URL
     // the hub answered instead, checked against the pack id it named.
     std::string fetch(const std::vector<CommitId>& want, const std::vector<CommitId>& have) {
@@ -261,7 +262,7 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
         if (batch.objects.empty())
             return;
         auto body = local.wire().encode_pack(batch);
-        remote.upload(std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+        remote.upload(body);
         report.objects_sent += batch.objects.size();
         report.bytes_sent += body.size();
         progress.add(batch_bytes);
@@ -281,7 +282,7 @@ PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
     pack.branch_heads.clear(); // the Muse client never sends them: the hub takes the branch's
     auto body = local.wire().encode_push(PushRequest{std::move(pack), branch, force, {}});
     report.bytes_sent += body.size();
-    remote.push(std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    remote.push(body);
     return report;
 }
 
@@ -301,7 +302,7 @@ PushReport push_v2(H& local, const std::string& repo, const std::string& branch,
     // {branch, force, pack}: the pack as fetched, wrapped without decoding it.
     auto body = local.wire().encode_push(branch, force, fetched.bytes);
     report.bytes_sent = body.size();
-    remote.push(std::string(reinterpret_cast<const char*>(body.data()), body.size()));
+    remote.push(body);
     return report;
 }
 

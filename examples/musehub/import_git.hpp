@@ -81,7 +81,7 @@ public:
     ImportReport run(H& hub, const std::string& repo, const std::vector<std::string>& branches) {
         ImportReport report;
         for (const auto& branch : branches) {
-            std::vector<std::pair<std::string, std::vector<std::string>>> todo;
+            std::vector<std::pair<std::string, std::vector<std::string>>> to_import;
             std::istringstream in(run_capture(git_ + " rev-list --topo-order --reverse --parents " +
                                               shell_quote("refs/heads/" + branch)));
             for (std::string line; std::getline(in, line);) {
@@ -92,18 +92,18 @@ public:
                 while (words >> parent)
                     parents.push_back(parent);
                 if (!made_.count(sha))
-                    todo.emplace_back(sha, std::move(parents));
+                    to_import.emplace_back(sha, std::move(parents));
             }
-            Progress progress("import " + branch, todo.size(), "commits");
-            for (std::size_t at = 0; at < todo.size(); at += batch_) {
-                auto end = std::min(todo.size(), at + batch_);
+            Progress progress("import " + branch, to_import.size(), "commits");
+            for (std::size_t at = 0; at < to_import.size(); at += batch_) {
+                auto end = std::min(to_import.size(), at + batch_);
                 progress.set(at);
                 import_batch(hub, repo, branch,
-                             {todo.begin() + static_cast<std::ptrdiff_t>(at),
-                              todo.begin() + static_cast<std::ptrdiff_t>(end)},
+                             {to_import.begin() + static_cast<std::ptrdiff_t>(at),
+                              to_import.begin() + static_cast<std::ptrdiff_t>(end)},
                              report);
             }
-            progress.set(todo.size());
+            progress.set(to_import.size());
             auto tip = run_capture(git_ + " rev-parse " + shell_quote("refs/heads/" + branch));
             tip.erase(tip.find_last_not_of("\n") + 1);
             const auto head = made_.at(tip);

@@ -3,6 +3,7 @@
 #include "common/catch_printing.hpp"
 
 #include "musehub/store/batch.hpp"
+#include "musehub/store/pending_put.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -162,6 +163,33 @@ TEMPLATE_LIST_TEST_CASE("store: remove is idempotent", "[contract][store]", cont
     CHECK_FALSE(s.get("x").has_value());
     CHECK(s.get("xy") == to_bytes("2"));
     CHECK(s.list("") == std::vector<std::string>{"xy"});
+}
+
+TEMPLATE_LIST_TEST_CASE("store: a put in pieces is visible whole at commit, or never",
+                        "[contract][store]", contract::Backends) {
+    TestType backend;
+    auto& s = backend.store();
+    const auto whole = filled(3u << 20, 9); // several pieces, as a fetch writes a pack
+    {
+        auto put = begin_put(s);
+        for (std::size_t at = 0; at < whole.size(); at += 1u << 20)
+            put.write(
+                BytesView(whole).subspan(at, std::min<std::size_t>(1u << 20, whole.size() - at)));
+        CHECK(s.list("").empty()); // nothing visible before commit
+        put.commit("pieces/whole");
+    }
+    CHECK(s.get("pieces/whole") == whole);
+    CHECK(s.list("") == std::vector<std::string>{"pieces/whole"});
+    {
+        auto put = begin_put(s); // abandoned: never committed
+        put.write(whole);
+    }
+    {
+        auto put = begin_put(s); // an empty put is an empty object
+        put.commit("pieces/empty");
+    }
+    CHECK(s.get("pieces/empty") == Bytes{});
+    CHECK(s.list("") == std::vector<std::string>{"pieces/empty", "pieces/whole"});
 }
 
 TEMPLATE_LIST_TEST_CASE("store: batched operations match one-at-a-time ones", "[contract][store]",

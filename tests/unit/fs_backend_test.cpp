@@ -175,6 +175,34 @@ TEST_CASE("fs store: temp files are never listed and old ones are swept", "[unit
     CHECK(s.get("k") == to_bytes("v"));
 }
 
+TEST_CASE("fs store: a put in pieces leaves no temporary file, committed or abandoned",
+          "[unit][fs]") {
+    TempDir dir;
+    FsStore s(dir.path, {.durable = false});
+    {
+        auto put = s.begin_put();
+        put.write(as_bytes("first "));
+        CHECK(temps_under(dir.path / "objects").size() == 1); // the pieces go to a temp file
+        put.write(as_bytes("second"));
+        put.commit("v1/fetch/ab/abcdef");
+        test::require_error(errc::invalid_argument, [&] { put.commit("again"); });
+    }
+    CHECK(s.get("v1/fetch/ab/abcdef") == to_bytes("first second"));
+    {
+        auto put = s.begin_put();
+        put.write(as_bytes("never committed"));
+    }
+    CHECK(temps_under(dir.path / "objects").empty());
+    CHECK(s.list("") == std::vector<std::string>{"v1/fetch/ab/abcdef"});
+    // A key that cannot be a key is refused at commit, and the temp file goes with it.
+    {
+        auto put = s.begin_put();
+        put.write(as_bytes("x"));
+        test::require_error(errc::invalid_argument, [&] { put.commit("/absolute"); });
+    }
+    CHECK(temps_under(dir.path / "objects").empty());
+}
+
 TEST_CASE("fs store: a failed write leaves no partial object and no temp", "[unit][fs]") {
     TempDir dir;
     FsStore s(dir.path, {.durable = false});
