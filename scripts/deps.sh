@@ -6,7 +6,7 @@ set -euo pipefail
 # One list; append here as backends and tools arrive.
 PACKAGES=(
     build-essential cmake ninja-build pkg-config ccache clang-format
-    git                  # musehub import-git; the main job and E2E-7 import git histories
+    git libgit2-dev      # musehub import-git (libgit2 reads git objects in-process); the main job and E2E-7 import git histories
     libboost-dev librange-v3-dev libmsgpack-cxx-dev libzstd-dev libxxhash-dev libssl-dev
     catch2 libbenchmark-dev nlohmann-json3-dev
     libsqlite3-dev

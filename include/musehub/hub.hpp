@@ -80,7 +80,7 @@ public:
     algo::StoredObjects upload_objects(const std::string& repo, BytesView pack_bytes) {
         auto pack = wire_.decode_pack(pack_bytes, options_.limits);
         algo::PhaseTimes times;
-        algo::verify_objects(pack, options_.limits);
+        algo::verify_objects(pack, options_.limits, algo::repo_bases(*this, repo));
         return algo::store_objects(*this, repo, pack, pack_bytes, container_format, times);
     }
 

@@ -457,6 +457,20 @@ TEMPLATE_LIST_TEST_CASE("GC-SAFETY deterministic: a push that deduplicates again
     }
 }
 
+namespace {
+// 4 kB that do not compress away, the body every pooled content shares.
+const std::string& pool_body() {
+    static const std::string body = [] {
+        std::string s;
+        std::mt19937 rng(7);
+        for (int i = 0; i < 256; ++i)
+            s += "line " + std::to_string(rng()) + " of the shared body\n";
+        return s;
+    }();
+    return body;
+}
+} // namespace
+
 TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC and consolidation",
                         "[contract][gc][safety]", Setups) {
     TestType s;
@@ -478,10 +492,12 @@ TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC
             acked[static_cast<std::size_t>(t)].repo = repo;
             std::optional<CommitId> remote;
             for (int i = 0; i < rounds; ++i) {
-                // Shared pool of contents: repos deduplicate against each other constantly.
+                // Shared pool of contents: repos deduplicate against each other constantly. The
+                // contents share a large body, so a wire that carries deltas stores versions as
+                // deltas on each other, across repos too: GC must keep every live delta's base.
                 for (int k = 0; k < 3; ++k)
                     c.write("f" + std::to_string(rng() % 6),
-                            "pool content " + std::to_string(rng() % 12));
+                            pool_body() + "pool content " + std::to_string(rng() % 12));
                 bool rewrite = remote && rng() % 4 == 0;
                 if (rewrite)
                     c.checkout(*remote), c.remove("f0");
@@ -550,4 +566,198 @@ TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC
     CHECK(s.hub.fsck().ok());
     for (const auto& a : acked)
         CHECK(s.clone(a.repo, "main") == a.tree);
+}
+
+// ---- object deltas --------------------------------------------------------------------------
+
+namespace {
+// Version k of a 300-line file: each version edits two lines and adds one, as code changes.
+std::string edited(int k) {
+    std::string s;
+    for (std::uint64_t line = 0; line < 300; ++line) {
+        std::uint64_t x = line * 0x9e3779b97f4a7c15ull;
+        for (int j = 0; j < k; ++j)
+            if (line == static_cast<std::uint64_t>(j * 7 % 300) ||
+                line == static_cast<std::uint64_t>(j * 13 % 300))
+                x ^= static_cast<std::uint64_t>(j + 1) * 0xbf58476d1ce4e5b9ull;
+        s += "value_" + std::to_string(x % 100003) + " = f(" + std::to_string(x >> 20) + ");\n";
+    }
+    for (int j = 0; j < k; ++j)
+        s += "// version " + std::to_string(j) + "\n";
+    return s;
+}
+
+template <class S>
+std::size_t stored_deltas(S& s) {
+    std::size_t n = 0;
+    for (const auto& l : s.backend.catalog().template scan<catalog::LocationRow>(std::tuple{}))
+        n += l.encoding == Encoding::zstd_delta;
+    return n;
+}
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("DELTA objects stored as deltas: read whole, kept by GC, chains checked",
+                        "[contract][gc][delta]", Setups) {
+    TestType s;
+    constexpr bool deltas = carries_deltas<typename TestType::Hub::wire_type>;
+    Client c;
+    std::vector<CommitId> history;
+    for (int k = 0; k < 40; ++k) {
+        c.write("src/edited.cpp", edited(k));
+        c.write("README", "readme " + std::to_string(k % 3) + "\n" + edited(0));
+        history.push_back(c.commit("edit " + std::to_string(k)));
+    }
+    s.push("o/r", "main", c.pack(history.back()));
+    if constexpr (deltas)
+        CHECK(stored_deltas(s) >= 30); // the file's versions are deltas on each other
+    else
+        CHECK(stored_deltas(s) == 0); // the Muse client's wire carries every object whole
+    CHECK(s.clone("o/r", "main") == expected_tree(c, history.back()));
+    REQUIRE(s.hub.fsck().ok());
+
+    SECTION("a wire without deltas gets every object whole, from the same storage") {
+        musehub::Hub v1hub{wire::v1{}, s.backend.store(), s.backend.catalog(), s.backend.queue(),
+                           TestType::options(s.clock)};
+        auto r = v1hub.fetch("o/r", FetchRequest{{history[20]}, {}});
+        auto pack = wire::v1{}.decode_pack(r.bytes, Limits{});
+        std::map<ObjectId, std::string> got;
+        for (const auto& o : pack.objects) {
+            CHECK(o.encoding == Encoding::raw);
+            CHECK_NOTHROW(verify_object(o, Limits{}.max_object_bytes));
+            got[o.id] = std::string(as_chars(o.stored));
+        }
+        for (const auto& [path, id] : c.tree_of(history[20]))
+            CHECK(got.at(id) == c.content(id));
+    }
+    SECTION("a fetch with haves sends stored deltas on what the client has (thin)") {
+        auto r = s.hub.fetch("o/r", FetchRequest{{history.back()}, {history[30]}});
+        auto pack = s.hub.wire().decode_pack(r.bytes, Limits{});
+        std::unordered_set<ObjectId> in_pack;
+        for (const auto& o : pack.objects)
+            in_pack.insert(o.id);
+        // What the client has: the files of #30.
+        std::vector<std::string> have;
+        std::unordered_set<ObjectId> has;
+        for (const auto& [path, id] : c.tree_of(history[30]))
+            have.push_back(c.content(id)), has.insert(id);
+        std::size_t thin = 0;
+        for (const auto& o : pack.objects)
+            if (o.encoding == Encoding::zstd_delta && !in_pack.count(delta_base(o))) {
+                ++thin;
+                CHECK(has.count(delta_base(o)));
+            }
+        if (deltas)
+            CHECK(thin >= 1); // the first new version of the file builds on the client's #30
+        else
+            CHECK(thin == 0);
+        // Nine new versions of the file, and the two README contents #30 does not have.
+        CHECK(pack.objects.size() == 11);
+        // What the client has plus the pack resolves to every object, each proven.
+        std::vector<PackObject> objects = pack.objects;
+        for (const auto& text : have)
+            objects.push_back(
+                {object_id_of(as_bytes(text)), Encoding::raw, as_bytes(text), text.size()});
+        std::size_t n = 0;
+        for_each_verified(std::span<const PackObject>(objects), Limits{},
+                          [&](const PackObject&, BytesView) { ++n; });
+        CHECK(n == 11 + have.size());
+    }
+    SECTION("force-push to the middle, collect: the live history stays whole") {
+        c.checkout(history[19]);
+        s.push("o/r", "main", c.pack(history[19]), /*force=*/true);
+        auto r = s.hub.gc("o/r");
+        CHECK(r.objects_deleted >= 15);
+        auto report = s.hub.fsck();
+        std::string violations;
+        for (const auto& v : report.violations)
+            violations += v.kind + ": " + v.detail + "\n";
+        INFO(violations);
+        CHECK(report.ok());
+        CHECK(s.clone("o/r", "main") == expected_tree(c, history[19]));
+        s.hub.consolidate("o/r");
+        s.hub.gc("o/r");
+        CHECK(s.hub.fsck().ok());
+        CHECK(s.clone("o/r", "main") == expected_tree(c, history[19]));
+    }
+    SECTION("a repo keeps a base it shares with another repo's live delta") {
+        // Another repo gets version 39 as a delta on 38 by deduplication: it sends 39 whole,
+        // the hub keeps the delta it has. Then o/r moves back to the start and collects: 38
+        // and its chain must stay for the other repo's 39.
+        Client d("other");
+        d.write("src/edited.cpp", edited(39));
+        auto head = d.commit("just the last version");
+        s.push("o/other", "main", d.pack(head));
+        c.checkout(history[0]);
+        s.push("o/r", "main", c.pack(history[0]), /*force=*/true);
+        s.hub.gc("o/r");
+        s.hub.gc("o/other");
+        CHECK(s.hub.fsck().ok());
+        CHECK(s.clone("o/other", "main") == expected_tree(d, head));
+        CHECK(s.clone("o/r", "main") == expected_tree(c, history[0]));
+        // And once the other repo lets go too, the whole chain goes.
+        Client fresh("other");
+        fresh.write("src/edited.cpp", "something else");
+        s.push("o/other", "main", fresh.pack(fresh.commit("replaced")), /*force=*/true);
+        s.hub.gc("o/other");
+        CHECK(s.hub.fsck().ok());
+        CHECK(stored_deltas(s) == 0);
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("DELTA-BAD thin bases the repo does not have, and chains too deep",
+                        "[contract][delta]", Setups) {
+    TestType s;
+    if constexpr (!carries_deltas<typename TestType::Hub::wire_type>) {
+        SUCCEED("the wire carries no deltas");
+    } else {
+        Client c;
+        c.write("a.txt", edited(0));
+        auto first = c.commit("first");
+        s.push("o/r", "main", c.pack(first));
+        Client other("other");
+        other.write("a.txt", edited(5));
+        auto theirs = other.commit("other repo");
+        s.push("o/other", "main", other.pack(theirs));
+        auto before = s.state();
+
+        // A thin pack: version 1 as a delta on version 0, which only the pack's repo has.
+        auto thin = [&](const std::string& base_text, const std::string& repo) {
+            c.write("a.txt", edited(1));
+            auto head = c.commit("second");
+            Pack pack = c.pack(head, {first});
+            const auto text = edited(1);
+            const auto raw = as_bytes(text);
+            const auto base = as_bytes(base_text);
+            auto held =
+                std::make_shared<const Bytes>(zstd_delta_compress(raw, object_id_of(base), base));
+            pack.objects.clear();
+            pack.objects.push_back({object_id_of(raw), Encoding::zstd_delta, *held, raw.size()});
+            pack.hold(held);
+            c.checkout(first);
+            return s.hub.push(repo, s.hub.wire().encode_push(PushRequest{pack, "main", false}));
+        };
+        // On a base another repo holds: refused, nothing written (dedup is no oracle).
+        CHECK(code_of([&] { thin(edited(5), "o/r"); }) == errc::missing_object);
+        CHECK(s.state() == before);
+        // On a base the repo holds: accepted, stored as sent.
+        auto r = thin(edited(0), "o/r");
+        CHECK(r.stored.fresh == 1);
+        CHECK(s.hub.fsck().ok());
+
+        // A chain deeper than the limit the hub stores: refused whole.
+        auto deep = s.state();
+        Client e("deep");
+        std::vector<CommitId> h;
+        for (int k = 0; k < 12; ++k) {
+            e.write("d.txt", edited(k));
+            h.push_back(e.commit("v" + std::to_string(k)));
+        }
+        auto options = TestType::options(s.clock);
+        options.limits.max_delta_depth = 5;
+        typename TestType::Hub strict{typename TestType::Hub::wire_type{}, s.backend.store(),
+                                      s.backend.catalog(), s.backend.queue(), options};
+        auto body = wire::v2{}.encode_push(PushRequest{e.pack(h.back()), "main", false});
+        CHECK(code_of([&] { strict.push("o/deep", body); }) == errc::oversized);
+        CHECK(s.state() == deep);
+    }
 }

@@ -6,6 +6,7 @@
 #include "backends.hpp"
 #include "history.hpp"
 
+#include "musehub/core/delta_chains.hpp"
 #include "musehub/hub.hpp"
 #include "musehub/wire/v2.hpp"
 
@@ -43,8 +44,9 @@ struct Setup {
         auto r = hub.fetch(repo, FetchRequest{std::move(want), std::move(have)});
         auto bytes = std::make_shared<Bytes>(std::move(r.bytes));
         auto pack = hub.wire().decode_pack(*bytes, hub.options().limits);
-        for (const auto& o : pack.objects)
-            verify_object(o, hub.options().limits.max_object_bytes);
+        // Every object proven, deltas resolved against bases in the pack (a clone is whole).
+        for_each_verified(std::span<const PackObject>(pack.objects), hub.options().limits,
+                          [](const PackObject&, BytesView) {});
         for (const auto& c : pack.commits)
             verify_commit_id(c);
         for (const auto& s : pack.snapshots)
@@ -57,8 +59,10 @@ struct Setup {
         REQUIRE(head);
         auto [pack, bytes] = fetch(repo, {*head});
         std::map<ObjectId, std::string> content;
-        for (const auto& o : pack.objects)
-            content[o.id] = std::string(as_chars(decode_object(o, UINT64_MAX)));
+        for_each_verified(std::span<const PackObject>(pack.objects), hub.options().limits,
+                          [&](const PackObject& o, BytesView raw) {
+                              content[o.id] = std::string(as_chars(raw));
+                          });
         const Commit* tip = nullptr;
         for (const auto& c : pack.commits)
             if (c.commit_id == *head)

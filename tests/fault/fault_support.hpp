@@ -6,6 +6,7 @@
 
 #include "contract/history.hpp"
 
+#include "musehub/core/delta_chains.hpp"
 #include "musehub/fs/catalog.hpp"
 #include "musehub/fs/job_queue.hpp"
 #include "musehub/fs/object_store.hpp"
@@ -151,10 +152,9 @@ clone(FsHubType& hub, const std::string& repo, const std::string& branch) {
     auto r = hub.fetch(repo, FetchRequest{{*head}, {}});
     auto pack = hub.wire().decode_pack(r.bytes, hub.options().limits);
     std::map<ObjectId, std::string> bytes;
-    for (const auto& o : pack.objects) {
-        verify_object(o, hub.options().limits.max_object_bytes);
-        bytes[o.id] = std::string(as_chars(decode_object(o, UINT64_MAX)));
-    }
+    for_each_verified(
+        std::span<const PackObject>(pack.objects), hub.options().limits,
+        [&](const PackObject& o, BytesView raw) { bytes[o.id] = std::string(as_chars(raw)); });
     for (const auto& c : pack.commits)
         verify_commit_id(c);
     std::map<std::string, std::string> tree;

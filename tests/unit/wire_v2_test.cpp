@@ -7,6 +7,7 @@
 
 #include "test_support.hpp"
 
+#include "musehub/core/delta_chains.hpp"
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/wire/pack_writer.hpp"
@@ -846,8 +847,11 @@ TEST_CASE("v2 rejects bad objects", "[wire][v2]") {
         refused(errc::invalid_id, patched([&](Bytes& b) { b[first + 70] = std::byte{'G'}; }));
     }
     SECTION("unknown encoding") {
-        refused(errc::unsupported, patched([&](Bytes& b) { b[first + 71] = std::byte{2}; }));
+        refused(errc::unsupported, patched([&](Bytes& b) { b[first + 71] = std::byte{3}; }));
         refused(errc::unsupported, patched([&](Bytes& b) { b[first + 71] = std::byte{0xff}; }));
+    }
+    SECTION("a delta too short to name its base") {
+        refused(errc::truncated, patched([&](Bytes& b) { b[first + 71] = std::byte{2}; }));
     }
     SECTION("stored length past the section") {
         auto len = get_u64(good, entry_at(OBJECTS) + 9);
@@ -1174,17 +1178,24 @@ TEST_CASE("v2 carries a real Muse 0.1.5 v1 bundle without loss", "[wire][v2]") {
     const auto pack = w.decode_pack(encoded, limits());
     require_same_records(pack, original);
     REQUIRE(pack.objects.size() == original.objects.size());
-    bool any_compressed = false;
+    bool any_compressed = false, any_delta = false;
+    std::map<musehub::ObjectId, musehub::Bytes> raw;
+    musehub::for_each_verified(std::span<const musehub::PackObject>(pack.objects), limits(),
+                               [&](const musehub::PackObject& o, musehub::BytesView bytes) {
+                                   raw.emplace(o.id, musehub::Bytes(bytes.begin(), bytes.end()));
+                               });
     for (std::size_t i = 0; i < original.objects.size(); ++i) {
         INFO("object " << original.objects[i].id.hex());
         CHECK(pack.objects[i].id == original.objects[i].id);
-        auto raw = musehub::decode_object(pack.objects[i], limits().max_object_bytes);
-        CHECK(musehub::equal_bytes(raw, original.objects[i].stored));
-        CHECK(musehub::object_id_of(raw) == pack.objects[i].id);
+        CHECK(musehub::equal_bytes(raw.at(pack.objects[i].id), original.objects[i].stored));
         CHECK(views_into(pack.objects[i].stored, encoded));
         any_compressed |= pack.objects[i].encoding == musehub::Encoding::zstd;
+        any_delta |= pack.objects[i].encoding == musehub::Encoding::zstd_delta;
     }
     CHECK(any_compressed);
+    CHECK(any_delta); // the session edits files: later versions go as deltas on earlier ones
+    CHECK(w.encode_pack(original) == encoded); // deterministic: same pack, same key
+    CHECK(v2(v2::Options{.delta_objects = false}).encode_pack(original).size() > encoded.size());
     for (const auto& c : pack.commits)
         CHECK_NOTHROW(musehub::verify_commit_id(c));
     for (const auto& s : pack.snapshots)
@@ -1196,4 +1207,184 @@ TEST_CASE("v2 carries a real Muse 0.1.5 v1 bundle without loss", "[wire][v2]") {
     require_same_records(again, original);
     for (std::size_t i = 0; i < original.objects.size(); ++i)
         CHECK(musehub::equal_bytes(again.objects[i].stored, original.objects[i].stored));
+}
+
+// ---- deltas -------------------------------------------------------------------------------
+
+namespace {
+// Version k of a text file of 300 lines that do not repeat: each version edits two lines and
+// adds one, as code changes.
+std::string version_of(int k) {
+    std::string s;
+    for (std::uint64_t line = 0; line < 300; ++line) {
+        std::uint64_t x = line * 0x9e3779b97f4a7c15ull;
+        for (int j = 0; j < k; ++j)
+            if (line == static_cast<std::uint64_t>(j * 7 % 300) ||
+                line == static_cast<std::uint64_t>(j * 13 % 300))
+                x ^= static_cast<std::uint64_t>(j + 1) * 0xbf58476d1ce4e5b9ull;
+        s += "    value_" + std::to_string(x % 100003) + " = compute(" + std::to_string(x >> 20) +
+             ");\n";
+    }
+    for (int j = 0; j < k; ++j)
+        s += "// added in version " + std::to_string(j) + "\n";
+    return s;
+}
+musehub::Bytes bytes_of(const std::string& s) {
+    return musehub::to_bytes(musehub::as_bytes(s));
+}
+
+// A chain of `n` versions, each stored as a delta on the one before (the first whole).
+struct Chain {
+    std::vector<musehub::Bytes> raw, stored;
+    std::vector<musehub::PackObject> objects;
+    explicit Chain(int n) {
+        for (int k = 0; k < n; ++k)
+            raw.push_back(bytes_of(version_of(k)));
+        for (int k = 0; k < n; ++k)
+            stored.push_back(k == 0 ? musehub::zstd_compress(raw[0])
+                                    : musehub::zstd_delta_compress(raw[k], id(k - 1), raw[k - 1]));
+        for (int k = 0; k < n; ++k)
+            objects.push_back({id(k),
+                               k == 0 ? musehub::Encoding::zstd : musehub::Encoding::zstd_delta,
+                               stored[k], raw[k].size()});
+    }
+    musehub::ObjectId id(int k) const { return musehub::object_id_of(raw[k]); }
+};
+
+std::size_t resolve(std::span<const musehub::PackObject> objects, const musehub::Limits& l) {
+    std::size_t n = 0;
+    musehub::for_each_verified(objects, l, [&](const auto&, musehub::BytesView) { ++n; });
+    return n;
+}
+} // namespace
+
+TEST_CASE("object deltas: against the base as prefix, resolved once per chain",
+          "[wire][v2][delta]") {
+    Chain chain(60);
+    // A small edit of a 7 kB file costs tens of bytes, not the kilobytes of the file alone.
+    CHECK(chain.stored[1].size() < 200);
+    CHECK(chain.stored[1].size() * 10 < musehub::zstd_compress(chain.raw[1]).size());
+    CHECK(musehub::delta_base(chain.objects[5]) == chain.id(4));
+
+    SECTION("any order, every object proven") {
+        std::vector<musehub::PackObject> shuffled(chain.objects.rbegin(), chain.objects.rend());
+        std::map<musehub::ObjectId, musehub::Bytes> got;
+        auto deep = limits();
+        deep.max_delta_depth = 59;
+        musehub::for_each_verified(std::span<const musehub::PackObject>(shuffled), deep,
+                                   [&](const musehub::PackObject& o, musehub::BytesView raw) {
+                                       got.emplace(o.id, musehub::Bytes(raw.begin(), raw.end()));
+                                   });
+        REQUIRE(got.size() == chain.raw.size());
+        for (std::size_t k = 0; k < chain.raw.size(); ++k)
+            CHECK(got.at(chain.id(static_cast<int>(k))) == chain.raw[k]);
+    }
+    SECTION("a chain deeper than max_delta_depth") {
+        auto l = limits();
+        l.max_delta_depth = 58;
+        require_error(errc::oversized, [&] { resolve(chain.objects, l); });
+        l.max_delta_depth = 59;
+        CHECK(resolve(chain.objects, l) == 60);
+    }
+    SECTION("a base neither in the pack nor supplied") {
+        std::span<const musehub::PackObject> tail(chain.objects.data() + 1, 10);
+        auto msg = require_error(errc::missing_object, [&] { resolve(tail, limits()); });
+        CHECK(msg.find(chain.id(0).hex()) != std::string::npos);
+        // Supplied from elsewhere (a thin pack's base in the hub): resolves.
+        std::size_t n = 0;
+        musehub::resolve_chains(
+            tail, limits(),
+            [&](std::span<const musehub::ObjectId> ids) {
+                REQUIRE(ids.size() == 1);
+                CHECK(ids[0] == chain.id(0));
+                return std::vector<musehub::SharedBytes>{
+                    std::make_shared<const musehub::Bytes>(chain.raw[0])};
+            },
+            [](std::size_t, musehub::BytesView) {}, [&](std::size_t, musehub::BytesView) { ++n; });
+        CHECK(n == 10);
+    }
+    SECTION("a cycle") {
+        // 0 and 1 made deltas of each other.
+        auto d0 = musehub::zstd_delta_compress(chain.raw[0], chain.id(1), chain.raw[1]);
+        std::vector<musehub::PackObject> cycle{
+            {chain.id(0), musehub::Encoding::zstd_delta, d0, chain.raw[0].size()},
+            chain.objects[1]};
+        require_error(errc::corrupt, [&] { resolve(cycle, limits()); });
+    }
+    SECTION("a corrupt or truncated frame") {
+        auto bad = chain.stored[3];
+        bad.resize(bad.size() - 3);
+        std::vector<musehub::PackObject> objects(chain.objects.begin(), chain.objects.begin() + 5);
+        objects[3].stored = bad;
+        require_error(errc::corrupt, [&] { resolve(objects, limits()); });
+        auto flipped = chain.stored[3];
+        flipped[40] ^= std::byte{0x5a};
+        objects[3].stored = flipped;
+        CHECK_THROWS_AS(resolve(objects, limits()), musehub::error);
+    }
+    SECTION("a result that does not hash to its id") {
+        std::vector<musehub::PackObject> objects(chain.objects.begin(), chain.objects.begin() + 5);
+        objects[4].id = chain.id(10);
+        require_error(errc::hash_mismatch, [&] { resolve(objects, limits()); });
+    }
+    SECTION("a delta against a base of other bytes than its id says") {
+        // The base digest names object 1, but the frame was made against object 2's bytes.
+        auto wrong = musehub::zstd_delta_compress(chain.raw[3], chain.id(1), chain.raw[2]);
+        std::vector<musehub::PackObject> objects(chain.objects.begin(), chain.objects.begin() + 3);
+        objects.push_back({chain.id(3), musehub::Encoding::zstd_delta, wrong, chain.raw[3].size()});
+        CHECK_THROWS_AS(resolve(objects, limits()), musehub::error);
+    }
+}
+
+TEST_CASE("the v2 encoder writes a file's versions as deltas on the previous version",
+          "[wire][v2][delta]") {
+    // 30 commits, each editing one file: every version after the first is a small delta.
+    musehub::Pack pack;
+    std::optional<musehub::CommitId> parent;
+    for (int k = 0; k < 30; ++k) {
+        const auto& o = pack.add_object(version_of(k));
+        musehub::Snapshot s{{},
+                            musehub::Manifest::from_entries({{"src/file.cpp", o.id}}),
+                            "2026-01-01T00:00:00+00:00",
+                            {}};
+        s.snapshot_id = s.manifest.id();
+        musehub::Commit c;
+        c.repo_id = "a/b";
+        c.branch = "main";
+        c.snapshot_id = s.snapshot_id;
+        c.parent_commit_id = parent;
+        c.message = "edit " + std::to_string(k);
+        c.committed_at = "2026-01-01T00:00:00+00:00";
+        c.commit_id = musehub::commit_id_of(c);
+        parent = c.commit_id;
+        pack.snapshots.push_back(std::move(s));
+        pack.commits.push_back(std::move(c));
+    }
+    SECTION("bounded chains") {
+        const v2 w(v2::Options{.max_delta_depth = 7});
+        auto encoded = w.encode_pack(pack);
+        auto decoded = w.decode_pack(encoded, limits());
+        std::size_t deltas = 0;
+        for (const auto& o : decoded.objects)
+            deltas += o.encoding == musehub::Encoding::zstd_delta;
+        CHECK(deltas >= 20);
+        auto l = limits();
+        l.max_delta_depth = 7;
+        CHECK(resolve(decoded.objects, l) == 30);
+        l.max_delta_depth = 6;
+        require_error(errc::oversized, [&] { resolve(decoded.objects, l); });
+    }
+    SECTION("smaller than each version alone") {
+        auto with = v2{}.encode_pack(pack);
+        auto without = v2(v2::Options{.delta_objects = false}).encode_pack(pack);
+        auto object_bytes = [&](const musehub::Bytes& b) {
+            std::uint64_t n = 0;
+            for (const auto& o : v2{}.decode_pack(b, limits()).objects)
+                n += o.stored.size();
+            return n;
+        };
+        CHECK(object_bytes(with) * 10 < object_bytes(without));
+        auto decoded = v2{}.decode_pack(with, limits());
+        CHECK(resolve(decoded.objects, limits()) == 30);
+    }
 }

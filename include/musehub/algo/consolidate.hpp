@@ -161,8 +161,9 @@ ConsolidateResult consolidate(H& hub, const std::string& repo) {
                                 if (!current[i] || !(*current[i] == batch[i]))
                                     continue; // moved or gone meanwhile
                                 const auto& s = *span_of.at(batch[i].object_id);
+                                // As stored, so a delta keeps its base and depth.
                                 moved.push_back({s.id, r.container, s.offset, s.length, s.encoding,
-                                                 s.raw_size});
+                                                 s.raw_size, current[i]->base, current[i]->depth});
                             }
                             tx.upsert(std::span<const LocationRow>(moved));
                             return moved.size();

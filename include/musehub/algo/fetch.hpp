@@ -8,6 +8,8 @@
 //               generation)
 //   select   -> the objects of the sent snapshots, minus those of the have commits' snapshots;
 //               the repo must reference every one (a repo never serves what it does not)
+//   deltas   -> a stored delta is sent as it is when its base is sent too or the client has it
+//               (a thin pack), and the wire carries deltas; any other is resolved, sent whole
 //   reuse    -> when one stored pack holds exactly what is to be sent, it is sent as-is
 //   assemble -> one ranged read per source container covering its wanted objects, the bytes
 //               kept as stored (zstd frames stay compressed for v2), encoded in the hub's wire
@@ -21,6 +23,7 @@
 // request that fails (unknown commit, missing row) fails before its first byte; only the
 // store failing mid-read can cut an answer short, and then the error follows the bytes sent.
 
+#include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
@@ -121,6 +124,56 @@ bool send_stored(const S& store, const std::string& key, const FetchSink& sink, 
     }
     out.pack = PackId{hash.finish()};
     return true;
+}
+} // namespace detail
+
+namespace detail {
+// Takes out of `locations` the deltas that cannot go as stored (the wire carries none, or their
+// base neither goes in this answer nor is the client's) and returns them.
+template <bool Deltas>
+std::vector<catalog::LocationRow>
+split_unsendable_deltas(std::vector<catalog::LocationRow>& locations,
+                        std::span<const ObjectId> sent,
+                        const std::unordered_set<ObjectId>& client_has) {
+    std::vector<catalog::LocationRow> whole;
+    std::unordered_set<ObjectId> going;
+    if constexpr (Deltas)
+        going.insert(sent.begin(), sent.end());
+    std::erase_if(locations, [&](catalog::LocationRow& l) {
+        if (!l.base || (Deltas && (going.count(*l.base) || client_has.count(*l.base))))
+            return false;
+        whole.push_back(std::move(l));
+        return true;
+    });
+    return whole;
+}
+
+// The objects of `whole` read back resolved, each compressed alone where the wire carries
+// compression (as an encoder would send it), else raw; `bytes` holds what they view.
+template <bool Compress, class C, ObjectStore S>
+void resolve_whole(const C& cat, const S& store, const HubOptions& opt,
+                   const std::vector<catalog::LocationRow>& whole, std::vector<PackObject>& objects,
+                   std::vector<Bytes>& bytes) {
+    std::vector<ObjectId> ids;
+    for (const auto& l : whole)
+        ids.push_back(l.object_id);
+    bytes.reserve(ids.size());
+    read_resolved(
+        cat, store, std::span<const ObjectId>(ids), opt, [&](const ObjectId& id, BytesView raw) {
+            Encoding encoding = Encoding::raw;
+            if constexpr (Compress) {
+                auto z = zstd_compress(raw);
+                if (z.size() < raw.size()) {
+                    bytes.push_back(std::move(z));
+                    encoding = Encoding::zstd;
+                }
+            }
+            if (encoding == Encoding::raw)
+                bytes.emplace_back(raw.begin(), raw.end());
+            objects.push_back(PackObject{id, encoding, BytesView(bytes.back()), raw.size()});
+        });
+    std::sort(objects.begin(), objects.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
 }
 } // namespace detail
 
@@ -257,12 +310,25 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     out.commits = commit_ids.size();
     out.snapshots = snapshot_ids.size();
     out.objects = ids.size();
+    // A stored delta goes as it is when its base goes too or the client has it (a thin pack)
+    // and the wire carries deltas; any other is resolved and sent whole.
+    auto whole = detail::split_unsendable_deltas<carries_deltas<typename H::wire_type>>(
+        locations, std::span<const ObjectId>(ids), client_has);
+    std::vector<Bytes> whole_bytes;
+    std::vector<PackObject> whole_objects;
+    if (!whole.empty())
+        detail::resolve_whole<carries_deltas<typename H::wire_type>>(cat, store, opt, whole,
+                                                                     whole_objects, whole_bytes);
+    for (const auto& l : whole)
+        stored_bytes -= l.length;
+    for (const auto& o : whole_objects)
+        stored_bytes += o.stored.size();
 
     // ---- reuse a stored pack that is exactly the answer -----------------------------------
     std::set<std::string> sources;
     for (const auto& l : locations)
         sources.insert(l.container);
-    if (sources.size() == 1 && H::container_format == ContainerFormat::v2_pack) {
+    if (sources.size() == 1 && whole.empty() && H::container_format == ContainerFormat::v2_pack) {
         Key<ContainerRow> key{*sources.begin()};
         auto c = cat.template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
         if (c && c->format == ContainerFormat::v2_pack && c->objects == ids.size() &&
@@ -302,6 +368,8 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
                             for (const auto& o : objects)
                                 writer.add(o);
                         });
+    for (const auto& o : whole_objects)
+        writer.add(o);
     std::move(writer).finish();
     out.pack = PackId{hash.finish()};
 

@@ -3,6 +3,7 @@
 // what it concerns. Unreferenced bytes and rows are garbage, not violations: they are counted
 // separately (GC's business).
 
+#include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/core/object_codec.hpp"
@@ -30,6 +31,36 @@ struct FsckResult {
 struct FsckOptions {
     bool verify_bytes = true; // read and hash every live object
 };
+
+namespace detail {
+// A delta's location names a base that has a location itself, one link nearer a whole object,
+// within the depth limit (so no chain is a cycle); anything else names no base.
+template <class Flag>
+void check_chain(const catalog::LocationRow& l,
+                 const std::unordered_map<ObjectId, catalog::LocationRow>& where,
+                 std::uint32_t max_depth, Flag& flag) {
+    const auto id = l.object_id.hex();
+    if ((l.encoding == Encoding::zstd_delta) != l.base.has_value()) {
+        flag("bad-delta", "object " + id +
+                              (l.base ? " names a base but is not stored as a delta"
+                                      : " is stored as a delta but names no base"));
+        return;
+    }
+    if (!l.base)
+        return;
+    auto base = where.find(*l.base);
+    if (base == where.end())
+        flag("missing-base",
+             "object " + id + " is a delta against " + l.base->hex() + ", which has no location");
+    else if (l.depth != base->second.depth + 1)
+        flag("bad-delta", "object " + id + " is recorded at depth " + std::to_string(l.depth) +
+                              " on a base at depth " + std::to_string(base->second.depth));
+    if (l.depth > max_depth)
+        flag("delta-too-deep", "object " + id + " is " + std::to_string(l.depth) +
+                                   " links above a whole object, over max_delta_depth = " +
+                                   std::to_string(max_depth));
+}
+} // namespace detail
 
 template <class H>
 FsckResult fsck(H& hub, const FsckOptions& options = {}) {
@@ -86,6 +117,7 @@ FsckResult fsck(H& hub, const FsckOptions& options = {}) {
         if (l.raw_size != o.size)
             flag("size-mismatch",
                  "object " + o.object_id.hex() + " row and location disagree on its size");
+        detail::check_chain(l, where, opt.limits.max_delta_depth, flag);
     }
     for (const auto& [id, l] : where)
         if (!std::binary_search(
@@ -177,10 +209,23 @@ FsckResult fsck(H& hub, const FsckOptions& options = {}) {
         }
         if (options.verify_bytes) {
             std::map<std::string, std::vector<const LocationRow*>> by_container;
+            std::vector<ObjectId> deltas; // proven by resolving their chains, below
             for (const auto& id : live_objects)
                 if (auto it = where.find(id);
-                    it != where.end() && container_size.count(it->second.container))
-                    by_container[it->second.container].push_back(&it->second);
+                    it != where.end() && container_size.count(it->second.container)) {
+                    if (it->second.base)
+                        deltas.push_back(id);
+                    else
+                        by_container[it->second.container].push_back(&it->second);
+                }
+            for_batches(deltas, 4096, [&](std::span<const ObjectId> batch) {
+                try {
+                    read_resolved(cat, store, batch, opt,
+                                  [&](const ObjectId&, BytesView) { ++r.objects_verified; });
+                } catch (const error& e) {
+                    flag(e.code() == errc::hash_mismatch ? "hash-mismatch" : "bad-delta", e.what());
+                }
+            });
             for (const auto& [container, locs] : by_container) {
                 auto bytes = store.get(container);
                 if (!bytes)

@@ -50,6 +50,52 @@ struct GcHooks {
     std::function<void()> after_scan;
 };
 
+namespace detail {
+// Objects stored as deltas need their bases: of the objects about to be deleted (`erase`), one
+// that a surviving delta builds on stays (whichever repos still refer to the delta), and a base
+// no repo refers to goes with the last delta on it. Settled to a fixed point inside GC's
+// delete transaction, so a chain is never cut. Containers of added objects go to `containers`.
+template <class Tx>
+void settle_bases(Tx& tx, std::vector<catalog::Key<catalog::ObjectRow>>& erase,
+                  std::vector<std::string>& containers, std::size_t batch_rows, TimePoint cutoff) {
+    using namespace catalog;
+    std::unordered_set<ObjectId> doomed, kept;
+    for (const auto& k : erase)
+        doomed.insert(std::get<0>(k));
+    for (bool changed = true; changed;) {
+        changed = false;
+        std::vector<std::optional<ObjectId>> ids(doomed.begin(), doomed.end());
+        for_batches(ids, batch_rows, [&](std::span<const std::optional<ObjectId>> batch) {
+            for (const auto& l : tx.template find_by<LocationRow, 6>(batch))
+                if (!doomed.count(l.object_id) && doomed.erase(*l.base))
+                    kept.insert(*l.base), changed = true;
+        });
+        std::vector<Key<LocationRow>> keys(doomed.begin(), doomed.end());
+        std::vector<ObjectId> orphans; // bases of doomed deltas, not doomed themselves yet
+        for (const auto& l : tx.template find<LocationRow>(keys))
+            if (l && l->base && !doomed.count(*l->base) && !kept.count(*l->base))
+                orphans.push_back(*l->base);
+        std::unordered_set<ObjectId> referenced;
+        for (const auto& ref :
+             tx.template find_by<ObjectRefRow, 1>(std::span<const ObjectId>(orphans)))
+            referenced.insert(ref.object_id);
+        std::vector<Key<ObjectRow>> rows(orphans.begin(), orphans.end());
+        auto found = tx.template find<ObjectRow>(rows);
+        auto locs = tx.template find<LocationRow>(
+            std::vector<Key<LocationRow>>(orphans.begin(), orphans.end()));
+        for (std::size_t i = 0; i < orphans.size(); ++i)
+            if (found[i] && found[i]->created_at <= cutoff && !referenced.count(orphans[i]) &&
+                doomed.insert(orphans[i]).second) {
+                changed = true;
+                if (locs[i])
+                    containers.push_back(locs[i]->container);
+            }
+    }
+    erase.assign(doomed.begin(), doomed.end());
+    std::sort(erase.begin(), erase.end());
+}
+} // namespace detail
+
 template <class H>
 GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     using namespace catalog;
@@ -193,11 +239,16 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
                                         if (rows[i] && rows[i]->created_at > cutoff)
                                             continue; // fresh upload: keep
                                         erase.push_back(batch[i]);
-                                        if (rows[i])
-                                            r.object_bytes_deleted += rows[i]->size;
                                         if (locs[i])
                                             containers.push_back(locs[i]->container);
                                     }
+                                });
+                    detail::settle_bases(tx, erase, containers, opt.batch_rows, cutoff);
+                    for_batches(std::span<const Key<ObjectRow>>(erase), opt.batch_rows,
+                                [&](std::span<const Key<ObjectRow>> batch) {
+                                    for (const auto& row : tx.template find<ObjectRow>(batch))
+                                        if (row)
+                                            r.object_bytes_deleted += row->size;
                                 });
                     r.objects_deleted = tx.template erase<ObjectRow>(erase);
                     tx.template erase<LocationRow>(erase);

@@ -15,6 +15,7 @@
 // is still current (algo/gc.hpp). Bad input fails before the first write, so it leaves the hub
 // exactly as it was.
 
+#include "musehub/algo/chains.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/algo/verify.hpp"
 #include "musehub/hub_options.hpp"
@@ -137,6 +138,93 @@ void retire_unused_upload(C& cat, const std::string& container, TimePoint now) {
 }
 } // namespace detail
 
+namespace detail {
+// Whether every base the `locations` name is among `rows` (going in now) or already stored.
+template <class Tx>
+bool bases_present(Tx& tx, const std::vector<ObjectRow>& rows,
+                   const std::vector<LocationRow>& locations) {
+    std::unordered_set<ObjectId> now;
+    for (const auto& r : rows)
+        now.insert(r.object_id);
+    std::vector<Key<ObjectRow>> stored;
+    for (const auto& l : locations)
+        if (l.base && !now.count(*l.base))
+            stored.emplace_back(*l.base);
+    auto present = tx.template contains<ObjectRow>(stored);
+    return std::find(present.begin(), present.end(), false) == present.end();
+}
+
+// Distinct objects of a pack, each base before the deltas on it: a delta's row goes in with
+// or after its base's, which must exist when the delta's transaction commits.
+inline std::vector<const PackObject*> bases_first(const Pack& pack, const Limits& limits) {
+    std::vector<const PackObject*> objects;
+    std::unordered_set<ObjectId> seen;
+    for (const auto& o : pack.objects)
+        if (seen.insert(o.id).second)
+            objects.push_back(&o);
+    std::vector<PackObject> flat;
+    flat.reserve(objects.size());
+    for (const auto* o : objects)
+        flat.push_back(*o);
+    auto plan =
+        musehub::detail::plan_chains(std::span<const PackObject>(flat), limits.max_delta_depth);
+    std::vector<std::size_t> order(objects.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return plan.level[a] < plan.level[b]; });
+    std::vector<const PackObject*> out;
+    out.reserve(objects.size());
+    for (auto i : order)
+        out.push_back(objects[i]);
+    return out;
+}
+
+// The stored depth each delta of `objects` (bases first) will have: one more than its base's,
+// whether the base comes in this push (not `known` to the hub) or is stored already. A chain
+// that would pass max_delta_depth, or a base the hub does not have, is refused.
+template <class C>
+std::vector<std::uint32_t> delta_depths(const C& cat, std::span<const PackObject* const> objects,
+                                        const std::vector<bool>& known, const HubOptions& opt) {
+    std::unordered_map<ObjectId, std::size_t> fresh_at;
+    std::vector<ObjectId> stored_bases;
+    for (std::size_t i = 0; i < objects.size(); ++i)
+        if (!known[i])
+            fresh_at.emplace(objects[i]->id, i);
+    for (std::size_t i = 0; i < objects.size(); ++i)
+        if (!known[i] && objects[i]->encoding == Encoding::zstd_delta)
+            if (auto b = delta_base(*objects[i]); !fresh_at.count(b))
+                stored_bases.push_back(b);
+    std::unordered_map<ObjectId, std::uint32_t> stored_depth;
+    for_batches(stored_bases, opt.batch_rows, [&](std::span<const ObjectId> batch) {
+        auto locs = cat.template find<LocationRow>(keys_of(batch));
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (locs[i])
+                stored_depth.emplace(batch[i], locs[i]->depth);
+    });
+    std::vector<std::uint32_t> depth(objects.size(), 0);
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        if (known[i] || objects[i]->encoding != Encoding::zstd_delta)
+            continue;
+        auto b = delta_base(*objects[i]);
+        if (auto f = fresh_at.find(b); f != fresh_at.end())
+            depth[i] = depth[f->second] + 1;
+        else if (auto s = stored_depth.find(b); s != stored_depth.end())
+            depth[i] = s->second + 1;
+        else
+            fail(errc::missing_object, "object " + objects[i]->id.hex() + " is a delta against " +
+                                           b.hex() + ", which is neither in the push nor stored");
+        if (depth[i] > opt.limits.max_delta_depth)
+            fail(errc::oversized, "object " + objects[i]->id.hex() +
+                                      " would be stored at the end of a delta chain of " +
+                                      std::to_string(depth[i]) + " links, over max_delta_depth = " +
+                                      std::to_string(opt.limits.max_delta_depth) +
+                                      "; send it whole or against a nearer base");
+    }
+    return depth;
+}
+} // namespace detail
+
 // Stores the bytes of a container whose objects `pack.objects` view, and registers those
 // objects for `repo`. With `existing`, the bytes are already in the store under that key (an
 // index job): nothing is uploaded. Objects the hub already has are not stored again.
@@ -150,15 +238,11 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
     auto& cat = hub.catalog();
     const auto& opt = hub.options();
 
-    // Distinct objects, each with its place in the container.
-    std::vector<const PackObject*> objects;
+    // Distinct objects, each with its place in the container, bases first.
+    const std::vector<const PackObject*> objects = detail::bases_first(pack, opt.limits);
     std::vector<ObjectId> ids;
-    {
-        std::unordered_set<ObjectId> seen;
-        for (const auto& o : pack.objects)
-            if (seen.insert(o.id).second)
-                objects.push_back(&o), ids.push_back(o.id);
-    }
+    for (const auto* o : objects)
+        ids.push_back(o->id);
     out.objects = ids.size();
     auto offset_of = [&](const PackObject& o) -> std::uint64_t {
         auto off = o.stored.data() - container.data();
@@ -187,6 +271,10 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
             });
         });
         bool any_fresh = std::find(known.begin(), known.end(), false) != known.end();
+        const auto depths = times.time("object rows", [&] {
+            return detail::delta_depths(cat, std::span<const PackObject* const>(objects), known,
+                                        opt);
+        });
         std::string key;
         if (any_fresh) {
             if (existing)
@@ -240,9 +328,16 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                                 throw detail::Retry{}; // collected since we looked
                             const auto& o = *objects[first + i];
                             rows.push_back({o.id, o.raw_size, now});
-                            locations.push_back(
-                                {o.id, key, offset_of(o), o.stored.size(), o.encoding, o.raw_size});
+                            std::optional<ObjectId> base;
+                            if (o.encoding == Encoding::zstd_delta)
+                                base = delta_base(o);
+                            locations.push_back({o.id, key, offset_of(o), o.stored.size(),
+                                                 o.encoding, o.raw_size, base, depths[first + i]});
                         }
+                        // A base stored before this push must still be there (GC keeps it
+                        // from now on: a delta's row names it).
+                        if (!detail::bases_present(tx, rows, locations))
+                            throw detail::Retry{};
                         std::vector<ObjectRefRow> refs;
                         refs.reserve(n);
                         for (const auto& id : batch)
@@ -727,6 +822,29 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
     return r;
 }
 
+// The raw bytes of the bases a thin pack's deltas build on: objects `repo` references (a push
+// never learns of, or builds on, what only other repos hold), read and resolved from storage.
+template <class H>
+auto repo_bases(H& hub, const std::string& repo) {
+    return [&hub, &repo](std::span<const ObjectId> ids) {
+        auto refs = hub.catalog().template contains<ObjectRefRow>(repo_keys(repo, ids));
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            if (!refs[i])
+                fail(errc::missing_object,
+                     "object " + ids[i].hex() + " is the base of a delta in the push, but repo '" +
+                         repo + "' does not have it: send the base too, or the object whole");
+        std::unordered_map<ObjectId, SharedBytes> got;
+        read_resolved(hub.catalog(), hub.store(), ids, hub.options(),
+                      [&](const ObjectId& id, BytesView raw) {
+                          got.emplace(id, std::make_shared<const Bytes>(raw.begin(), raw.end()));
+                      });
+        std::vector<SharedBytes> out;
+        for (const auto& id : ids)
+            out.push_back(got.at(id));
+        return out;
+    };
+}
+
 // Checks, then registers, the commits and snapshots of `pack` and moves `branch`.
 template <class H>
 PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
@@ -754,7 +872,7 @@ PushResult push_pack(H& hub, const std::string& repo, const Pack& pack, BytesVie
     detail::validate_name("repo", repo);
     detail::validate_name("branch", branch);
     times.time("verify", [&] {
-        verify_objects(pack, hub.options().limits);
+        verify_objects(pack, hub.options().limits, repo_bases(hub, repo));
         verify_history(pack);
     });
     // Every check before the first write: a rejected push leaves the hub exactly as it was.

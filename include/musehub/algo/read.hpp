@@ -3,10 +3,11 @@
 // that materialise a working tree (the musehub tool's clone) or inspect a hub.
 //
 //   tree    -> the snapshot of a commit the repo references
-//   objects -> raw bytes of the repo's objects, read a batch of sources at a time (one ranged
-//              read per container, as fetch reads them) and decompressed; each one is checked
-//              against its id before it is handed out
+//   objects -> raw bytes of the repo's objects, read a batch at a time (one ranged read per
+//              container, as fetch reads them), deltas resolved down their chains; each one is
+//              checked against its id before it is handed out
 
+#include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/fetch.hpp"
 #include "musehub/algo/snapshots.hpp"
@@ -41,40 +42,31 @@ Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) 
 }
 
 // Calls each(id, raw bytes) for every distinct id in `ids` the repo references (errc::not_found
-// for one it does not). The bytes live only during the call.
+// for one it does not). Deltas are resolved down their chains (algo/chains.hpp) a batch of ids
+// at a time. The bytes live only during the call.
 template <class H, class Each>
 void read_objects(const H& hub, const std::string& repo, std::span<const ObjectId> ids,
                   Each&& each) {
     using namespace catalog;
     const auto& cat = hub.catalog();
     const auto& opt = hub.options();
-    std::vector<LocationRow> locations;
+    std::vector<ObjectId> distinct;
     std::unordered_set<ObjectId> seen;
     for_batches(ids, opt.batch_rows, [&](std::span<const ObjectId> batch) {
         auto refs = cat.template contains<ObjectRefRow>(repo_keys(repo, batch));
-        auto locs = cat.template find<LocationRow>(keys_of(batch));
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (!refs[i])
                 fail(errc::not_found,
                      "object " + batch[i].hex() + " is not in repo '" + repo + "'");
-            if (!locs[i])
-                fail(errc::missing_object,
-                     "object " + batch[i].hex() + " has no location (run fsck)");
             if (seen.insert(batch[i]).second)
-                locations.push_back(std::move(*locs[i]));
+                distinct.push_back(batch[i]);
         }
     });
-    for_each_source(hub.store(), std::span<const LocationRow>(locations), source_batch_bytes,
-                    [&](std::span<const PackObject> objects, const auto&) {
-                        for (const auto& o : objects) {
-                            auto raw = decode_object(o, opt.limits.max_object_bytes);
-                            if (sha256(raw) != o.id.digest)
-                                fail(errc::hash_mismatch,
-                                     "object " + o.id.hex() +
-                                         " read back with other bytes (run fsck)");
-                            each(o.id, BytesView(raw));
-                        }
-                    });
+    // Batches by count: a chain's bases are read again for a later batch that needs them.
+    for_batches(distinct, std::max<std::size_t>(opt.batch_rows, 4096),
+                [&](std::span<const ObjectId> batch) {
+                    read_resolved(cat, hub.store(), batch, opt, each);
+                });
 }
 
 } // namespace musehub::algo

@@ -112,7 +112,7 @@ private:
             if (objects_ > header_->objects)
                 fail(errc::corrupt, "stream push sent more objects than its header declared (" +
                                         std::to_string(header_->objects) + ")");
-            verify_objects(batch, limits);
+            verify_objects(batch, limits, repo_bases(hub_, header_->repo));
             // The payload is gone after this frame: store it now, as its own container.
             auto stored = store_objects(hub_, header_->repo, batch, f.payload,
                                         catalog::ContainerFormat::v2_pack, times_);

@@ -93,6 +93,8 @@ struct table<ContainerRow> : keyed<1, /*pack*/ 1> {
 };
 
 // Where an object's bytes are: one ranged read of `length` bytes at `offset` in `container`.
+// A delta (encoding zstd_delta) names its `base`, `depth` links above a whole object: the
+// base's bytes are needed to read it, so an object that is a live delta's base stays (GC).
 struct LocationRow {
     ObjectId object_id{};
     std::string container{};
@@ -100,13 +102,16 @@ struct LocationRow {
     std::uint64_t length{};
     Encoding encoding{};
     std::uint64_t raw_size{};
+    std::optional<ObjectId> base{};
+    std::uint32_t depth{};
     friend bool operator==(const LocationRow&, const LocationRow&) = default;
 };
 template <>
-struct table<LocationRow> : keyed<1, /*container*/ 1> {
+struct table<LocationRow> : keyed<1, /*container*/ 1, /*base*/ 6> {
     static constexpr std::string_view name = "locations";
-    // A location is of a known object.
-    static constexpr std::array references{Reference{0, "objects", "object_id"}};
+    // A location is of a known object; a delta's base is one too.
+    static constexpr std::array references{Reference{0, "objects", "object_id"},
+                                           Reference{6, "objects", "object_id"}};
 };
 
 // Per-repo membership: a repo may serve exactly the objects, snapshots and commits it refers
@@ -236,7 +241,7 @@ BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRow, object_id, size, created_at
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ContainerRow, container, pack, format, size, objects,
                         commits, snapshots, created_at);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::LocationRow, object_id, container, offset, length,
-                        encoding, raw_size);
+                        encoding, raw_size, base, depth);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::ObjectRefRow, repo, object_id, touched);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRow, snapshot_id, entries, record, base, depth);
 BOOST_HANA_ADAPT_STRUCT(musehub::catalog::SnapshotRefRow, repo, snapshot_id, touched);

@@ -21,6 +21,7 @@ struct Limits {
     std::size_t max_record_bytes = 64u << 20;    // one encoded commit or snapshot record
     std::size_t max_nesting = 64;                // msgpack nesting depth
     std::size_t max_elements = 16'000'000;       // msgpack array/map elements in one message
+    std::uint32_t max_delta_depth = 50;          // deltas on deltas down to a whole object (git's)
 };
 
 } // namespace musehub

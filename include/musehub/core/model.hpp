@@ -93,14 +93,16 @@ struct Branch {
     friend bool operator==(const Branch&, const Branch&) = default;
 };
 
-// How an object's bytes are stored inside a pack.
-enum class Encoding : std::uint8_t { raw = 0, zstd = 1 };
+// How an object's bytes are stored inside a pack. A delta is the 32-byte SHA-256 digest of its
+// base object, then one zstd frame compressed with the base's raw bytes as its prefix
+// dictionary (core/object_codec.hpp): decoding it needs the base, resolved first.
+enum class Encoding : std::uint8_t { raw = 0, zstd = 1, zstd_delta = 2 };
 
 // An object inside a pack: its id, and a view of its stored bytes in the pack's buffer.
 struct PackObject {
     ObjectId id;
     Encoding encoding = Encoding::raw;
-    BytesView stored;           // raw bytes, or a zstd frame
+    BytesView stored;           // raw bytes, a zstd frame, or a base digest + zstd frame
     std::uint64_t raw_size = 0; // size once decoded
 };
 

@@ -40,4 +40,11 @@ concept WireProtocol = requires(const W& w, const Pack& pack, BytesView bytes, c
     { w.decode_fetch(bytes, limits) } -> std::same_as<FetchRequest>;
 };
 
+// Whether a wire's packs may hold objects as deltas (Encoding::zstd_delta): a wire says so with
+// `static constexpr bool carries_deltas = true`. Any other gets every object whole.
+template <class W>
+inline constexpr bool carries_deltas = requires {
+    requires W::carries_deltas;
+};
+
 } // namespace musehub

@@ -4,12 +4,14 @@
 // msgpack bin; ids are bare lowercase hex. No compression: zstd-stored objects are decoded
 // on the way out.
 
+#include "musehub/core/delta_chains.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/detail/records.hpp"
 #include "musehub/wire/concept.hpp"
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace musehub::wire {
 
@@ -113,15 +115,32 @@ private:
             w.record(s);
         detail::pack_str(p, "objects");
         p.pack_array(static_cast<std::uint32_t>(pack.objects.size()));
-        for (const auto& o : pack.objects) {
+        auto put_object = [&](const PackObject& o, BytesView raw) {
             p.pack_map(2);
             detail::pack_str(p, "object_id");
             detail::pack_str(p, IdText::format(o.id.digest));
             detail::pack_str(p, "content");
-            if (o.encoding == Encoding::raw)
-                detail::pack_bin(p, o.stored);
-            else
-                detail::pack_bin(p, decode_object(o, o.raw_size));
+            detail::pack_bin(p, raw);
+        };
+        if (std::any_of(pack.objects.begin(), pack.objects.end(),
+                        [](const auto& o) { return o.encoding == Encoding::zstd_delta; })) {
+            // Deltas (a v2 pack carried over): resolved down their chains, every base in
+            // the pack, each object proven on the way; written in the pack's order.
+            Limits whole;
+            for (const auto& o : pack.objects)
+                whole.max_object_bytes = std::max(whole.max_object_bytes, o.raw_size);
+            std::unordered_map<ObjectId, Bytes> raw;
+            for_each_verified(std::span<const PackObject>(pack.objects), whole,
+                              [&](const PackObject& o, BytesView bytes) {
+                                  raw.try_emplace(o.id, bytes.begin(), bytes.end());
+                              });
+            for (const auto& o : pack.objects)
+                put_object(o, raw.at(o.id));
+        } else {
+            for (const auto& o : pack.objects)
+                put_object(o, o.encoding == Encoding::raw
+                                  ? o.stored
+                                  : BytesView(decode_object(o, o.raw_size)));
         }
         if (!pack.branch_heads.empty()) {
             detail::pack_str(p, "branch_heads");

@@ -9,8 +9,11 @@
 // (and so to the same pack key: consolidation is idempotent).
 //
 //   OBJECTS    u64 count, then per object: id (71 ASCII bytes, "sha256:" + hex), encoding u8
-//              (0 raw, 1 zstd), stored length u64, raw length u64, stored bytes. Each object's
-//              bytes sit at a fixed place in the file: see `ObjectSpan`.
+//              (0 raw, 1 zstd, 2 delta), stored length u64, raw length u64, stored bytes.
+//              A delta's stored bytes are its base's 32-byte SHA-256 digest, then one zstd
+//              frame compressed with the base's raw bytes as prefix dictionary; the base is
+//              another object of the pack, or (a thin pack) one the receiver already has.
+//              Each object's bytes sit at a fixed place in the file: see `ObjectSpan`.
 //   COMMITS,   u64 count, then per record: u64 length + one msgpack map (the v1 record
 //   SNAPSHOTS, fields, ids spelled "sha256:" + hex). A snapshot may instead be a delta against
 //   TAGS       a snapshot earlier in the same section: {snapshot_id, parent_snapshot_id,
@@ -27,8 +30,10 @@
 #include "musehub/core/manifest.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/core/sha256.hpp"
+#include "musehub/detail/parallel.hpp"
 #include "musehub/detail/records.hpp"
 #include "musehub/wire/concept.hpp"
+#include "musehub/wire/delta_planner.hpp"
 
 #include <algorithm>
 #include <array>
@@ -49,12 +54,15 @@ namespace musehub::wire {
 class v2 {
 public:
     static constexpr std::string_view name = "v2";
+    static constexpr bool carries_deltas = true;
 
     // What the encoder chooses; the decoder reads every choice without being told.
     struct Options {
         int zstd_level = 3;                  // for objects the encoder compresses
         std::size_t min_compress_bytes = 64; // raw objects smaller than this stay raw
         bool delta_snapshots = true;         // encode a snapshot against the one before it
+        bool delta_objects = true;           // encode an object against its previous version
+        std::uint32_t max_delta_depth = 50;  // links from a delta down to a whole object
     };
 
     // Where one object's stored bytes sit inside an encoded pack: a hub records (offset,
@@ -164,6 +172,23 @@ public:
             spans.push_back(ObjectSpan{o.id, o.encoding, at - base, o.stored.size(), o.raw_size});
         }
         return spans;
+    }
+
+    // The object as a delta against `base` (both raw) when that is smaller than the object
+    // compressed alone, else compressed() (`hold` keeps the bytes made).
+    PackObject delta_or_compressed(const PackObject& o, const PackObject& base, Bytes& hold) const {
+        if (o.encoding != Encoding::raw || base.encoding != Encoding::raw ||
+            o.stored.size() < options_.min_compress_bytes)
+            return compressed(o, hold);
+        hold = zstd_delta_compress(o.stored, base.id, base.stored, options_.zstd_level);
+        if (hold.size() >= o.stored.size() / 2) { // not much of a delta: whole may do better
+            Bytes whole = zstd_compress(o.stored, options_.zstd_level);
+            if (whole.size() <= hold.size()) {
+                hold = std::move(whole);
+                return PackObject{o.id, Encoding::zstd, BytesView(hold), o.raw_size};
+            }
+        }
+        return PackObject{o.id, Encoding::zstd_delta, BytesView(hold), o.raw_size};
     }
 
     // The object as the encoder sends it: raw bytes of `min_compress_bytes` or more compressed
@@ -304,7 +329,8 @@ private:
 
     // One object, exactly as stored.
     static void write_object(Bytes& out, const PackObject& o) {
-        if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd)
+        if (o.encoding != Encoding::raw && o.encoding != Encoding::zstd &&
+            o.encoding != Encoding::zstd_delta)
             fail(errc::invalid_argument, "object " + o.id.hex() + " has unknown encoding " +
                                              std::to_string(static_cast<int>(o.encoding)));
         if (o.encoding == Encoding::raw && o.stored.size() != o.raw_size)
@@ -528,8 +554,7 @@ private:
             const auto header = in.take(object_header_bytes, what + " header");
             const ObjectId id{IdText::parse(as_chars(header.first(id_text_bytes)), what + " id")};
             const auto enc = std::to_integer<std::uint8_t>(header[id_text_bytes]);
-            if (enc != static_cast<std::uint8_t>(Encoding::raw) &&
-                enc != static_cast<std::uint8_t>(Encoding::zstd))
+            if (enc > static_cast<std::uint8_t>(Encoding::zstd_delta))
                 fail(errc::unsupported,
                      what + " (" + id.hex() + ") has unknown encoding " + std::to_string(enc));
             const std::uint64_t stored_size = get_u64(header.data() + id_text_bytes + 1);
@@ -544,6 +569,10 @@ private:
                 fail(errc::corrupt, what + " (" + id.hex() + ") is raw but stores " +
                                         std::to_string(stored_size) + " bytes for " +
                                         std::to_string(raw_size));
+            if (encoding == Encoding::zstd_delta && stored_size <= delta_base_bytes)
+                fail(errc::truncated, what + " (" + id.hex() + ") is a delta of " +
+                                          std::to_string(stored_size) +
+                                          " bytes, too short for its base id and a frame");
             objects.push_back(PackObject{id, encoding, stored, raw_size});
         }
         in.finish();
@@ -827,15 +856,24 @@ inline Bytes v2::encode_pack(const Pack& pack) const {
     for (const auto& t : pack.tags)
         w.add(t);
     w.set_branch_heads(pack.branch_heads);
-    // Compressed first, since the layout needs every object's stored size up front.
+    // Encoded first (on every core), since the layout needs every object's stored size up
+    // front: against its previous version where the history gives one, else alone.
+    const auto bases = options_.delta_objects
+                           ? plan_delta_bases(pack, options_.max_delta_depth)
+                           : std::vector<std::size_t>(pack.objects.size(), no_base);
     std::vector<Bytes> held(pack.objects.size());
-    std::vector<PackObject> objects;
-    objects.reserve(pack.objects.size());
+    std::vector<PackObject> objects(pack.objects.size());
+    musehub::detail::parallel_for(
+        pack.objects.size(),
+        [&](std::size_t i) {
+            objects[i] = bases[i] == no_base ? compressed(pack.objects[i], held[i])
+                                             : delta_or_compressed(pack.objects[i],
+                                                                   pack.objects[bases[i]], held[i]);
+        },
+        4);
     std::uint64_t stored = 0;
-    for (std::size_t i = 0; i < pack.objects.size(); ++i) {
-        objects.push_back(compressed(pack.objects[i], held[i]));
-        stored += objects.back().stored.size();
-    }
+    for (const auto& o : objects)
+        stored += o.stored.size();
     w.objects(objects.size(), stored);
     for (const auto& o : objects)
         w.add(o);

@@ -399,7 +399,7 @@ public:
 
     explicit Catalog(std::filesystem::path db_file, Options options = {})
         : file_(std::move(db_file)), db_(file_, options) {
-        static const std::array<sqlite::Migration, 2> steps{
+        static const std::array<sqlite::Migration, 3> steps{
             // 1: every table and index of the description (as it is now: later steps must
             // find their change already made on a file created fresh).
             [](sqlite::Connection& db) {
@@ -409,13 +409,15 @@ public:
             },
             // 2: snapshots may be deltas against a base snapshot (algo/snapshots.hpp).
             [](sqlite::Connection& db) {
-                auto have = sqlite::table_columns(db, "snapshots");
-                for (auto [column, type] :
-                     {std::pair{"base", "BLOB"}, std::pair{"depth", "INTEGER NOT NULL DEFAULT 0"}})
-                    if (std::find(have.begin(), have.end(), sqlite::quote(column)) == have.end())
-                        db.exec("ALTER TABLE " + sqlite::quote("snapshots") + " ADD COLUMN " +
-                                sqlite::quote(column) + " " + type);
+                add_columns(db, "snapshots",
+                            {{"base", "BLOB"}, {"depth", "INTEGER NOT NULL DEFAULT 0"}});
                 create<catalog::SnapshotRow>(db); // IF NOT EXISTS: just the new index
+            },
+            // 3: objects may be deltas against a base object (core/object_codec.hpp).
+            [](sqlite::Connection& db) {
+                add_columns(db, "locations",
+                            {{"base", "BLOB"}, {"depth", "INTEGER NOT NULL DEFAULT 0"}});
+                create<catalog::LocationRow>(db); // IF NOT EXISTS: just the new index
             },
         };
         sqlite::migrate(db_, 0, steps, "catalog");
@@ -427,6 +429,18 @@ public:
     Catalog(const Catalog&) = delete;
     Catalog& operator=(const Catalog&) = delete;
 
+private:
+    // Adds the columns `table` lacks (a file made fresh by step 1 has them all already).
+    static void add_columns(sqlite::Connection& db, const std::string& table,
+                            std::initializer_list<std::pair<const char*, const char*>> columns) {
+        auto have = sqlite::table_columns(db, table);
+        for (auto [column, type] : columns)
+            if (std::find(have.begin(), have.end(), sqlite::quote(column)) == have.end())
+                db.exec("ALTER TABLE " + sqlite::quote(table) + " ADD COLUMN " +
+                        sqlite::quote(column) + " " + type);
+    }
+
+public:
     const std::filesystem::path& file() const noexcept { return file_; }
 
 private:

@@ -507,7 +507,7 @@ private:
     }
 
     void migrate(const std::string& schema) {
-        static const std::array<std::function<void(pq::Connection&)>, 2> steps{
+        static const std::array<std::function<void(pq::Connection&)>, 3> steps{
             // 1: every table and index of the description.
             [](pq::Connection& c) {
                 [&]<class... Rows>(std::type_identity<std::tuple<Rows...>>) {
@@ -520,6 +520,18 @@ private:
                 [&]<class... Rows>(std::type_identity<std::tuple<Rows...>>) {
                     (add_references<Rows>(c), ...);
                 }(std::type_identity<catalog::Schema>{});
+            },
+            // 3: objects may be deltas against a base object, which must exist (a database
+            // made fresh by steps 1 and 2 has all of this already).
+            [](pq::Connection& c) {
+                c.exec("ALTER TABLE " + detail::Sql<catalog::LocationRow>::name() +
+                       " ADD COLUMN IF NOT EXISTS base bytea, ADD COLUMN IF NOT EXISTS depth int8 "
+                       "NOT NULL DEFAULT 0");
+                create<catalog::LocationRow>(c); // IF NOT EXISTS: just the new index
+                auto r = c.query("SELECT 1 FROM pg_constraint WHERE conname = 'locations_base_fk' "
+                                 "AND connamespace = current_schema()::regnamespace");
+                if (r.rows() == 0)
+                    add_references<catalog::LocationRow>(c, 1);
             },
         };
         pool_.with([&](pq::Connection& c) {
@@ -557,10 +569,12 @@ private:
         for (const auto& s : detail::Sql<Row>::create())
             c.exec(s);
     }
+    // Foreign keys for the table's references, from the `first`.
     template <class Row>
-    static void add_references(pq::Connection& c) {
+    static void add_references(pq::Connection& c, std::size_t first = 0) {
         auto fields = musehub::detail::reflect::field_names<Row>();
-        for (const auto& r : catalog::table<Row>::references) {
+        for (std::size_t i = first; i < catalog::table<Row>::references.size(); ++i) {
+            const auto& r = catalog::table<Row>::references[i];
             auto name = std::string(catalog::table<Row>::name) + "_" + fields[r.field] + "_fk";
             c.exec("ALTER TABLE " + detail::Sql<Row>::name() + " ADD CONSTRAINT " +
                    musehub::detail::sql::quote(name) + " FOREIGN KEY (" +
