@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Release-mode benchmark run (-O2): builds build/release and runs every bench_* with Google
-# Benchmark's default settings; the output is also kept in build/release/bench-results.txt.
+# Benchmark's default settings, then benchmarks/vs_git.sh (musehub against git on this
+# repository's own history); the output is also kept in build/release/bench-results.txt.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,4 +26,11 @@ for bench in build/release/benchmarks/bench_*; do
     scripts/servers.sh "$bench" 2>&1 | tee -a "$results"
 done
 [[ $found -eq 1 ]] || { echo "bench: no build/release/benchmarks/bench_* executables" >&2; exit 1; }
+
+# musehub against git on this repository's own history (the tool built above; its table
+# goes to the results too, its progress lines to stderr).
+echo "--- benchmarks/vs_git.sh $repo" | tee -a "$results"
+vs_git=0
+MUSEHUB_TOOL=$repo/build/release/examples/musehub benchmarks/vs_git.sh "$repo" | tee -a "$results" || vs_git=$?
 echo "bench: results in $results"
+[[ $vs_git -eq 0 ]] || { echo "bench: benchmarks/vs_git.sh reported a failed check (see its table)" >&2; exit "$vs_git"; }

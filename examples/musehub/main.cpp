@@ -298,22 +298,25 @@ int main(int argc, char** argv) {
         if (*import_git)
             return tool::with_backends(backends, [&](auto& store, auto& catalog, auto& queue) {
                 Hub hub{wire::v2{}, store, catalog, queue, hub_options};
-                tool::GitImporter importer(git_dir);
-                auto names = branches.empty() ? importer.branches() : branches;
                 const auto start = std::chrono::steady_clock::now();
+                // Conversions of earlier runs are kept next to the hub's own files.
+                tool::GitImporter importer(git_dir, backends.data / "import-git.map",
+                                           backends.durable);
+                auto names = branches.empty() ? importer.branches() : branches;
                 auto r = importer.run(hub, repo_name, names);
                 const double s =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                json j = {{"repo", repo_name},
-                          {"commits", r.commits},
-                          {"branches", r.branches},
-                          {"objects", r.objects},
-                          {"object_bytes", r.object_bytes},
+                json j = {{"repo", repo_name},    {"commits", r.commits},
+                          {"known", r.known},     {"branches", r.branches},
+                          {"objects", r.objects}, {"object_bytes", r.object_bytes},
                           {"seconds", s}};
+                for (const auto& p : r.times.phases()) // where the time went, for benchmarks
+                    j["phase_seconds"][p.name] = p.ms / 1e3;
                 for (const auto& [b, h] : r.heads)
                     j["heads"][b] = h.hex();
                 print(as_json, j,
-                      "imported " + std::to_string(r.commits) + " commits, " +
+                      "imported " + std::to_string(r.commits) + " commits (" +
+                          std::to_string(r.known) + " already in the hub), " +
                           std::to_string(r.objects) + " objects (" +
                           std::to_string(r.object_bytes) + " bytes) on " +
                           std::to_string(r.branches) + " branch(es) into '" + repo_name + "' in " +
