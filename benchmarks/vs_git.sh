@@ -524,7 +524,7 @@ done
 
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo
-echo "== musehub vs git: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?') ($(basename "$tool")), $(nproc) cores (${model:-?}), $(git --version)"
+echo "== musehub vs git: $(git -C "$repo" describe --always --dirty 2>/dev/null || echo "?") ($tool), $(nproc) cores (${model:-?}), $(git --version)"
 echo "history: $src, branch $branch: $commits commits ($chain first-parent), tip ${tip:0:12}; force-push back to ${mid:0:12} (first-parent $((chain - chain / 2)) of $chain, $mid_commits commits)"
 echo "convert: $import_line"
 echo "load average (1 min): $load_start at the start, $(cut -d' ' -f1 /proc/loadavg) at the end (other work on the machine inflates the times)"
