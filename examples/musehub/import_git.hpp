@@ -746,6 +746,7 @@ private:
                        const git_oid& tip, ImportReport& report) {
         const auto todo = report.times.time("git: walk commits", [&] { return unconverted(tip); });
         Progress progress("import " + branch, todo.size(), "commits");
+        progress.set(0);
         std::size_t at = 0;
         // The blobs of the next batch are read while the hub takes this one: the hub's
         // transactions and fsyncs leave the cores idle that libgit2 can use.
