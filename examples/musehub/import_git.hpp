@@ -744,15 +744,16 @@ private:
     template <class H>
     void import_branch(H& hub, const std::string& repo, const std::string& branch,
                        const git_oid& tip, ImportReport& report) {
-        const auto todo = report.times.time("git: walk commits", [&] { return unconverted(tip); });
-        Progress progress("import " + branch, todo.size(), "commits");
+        const auto to_import =
+            report.times.time("git: walk commits", [&] { return unconverted(tip); });
+        Progress progress("import " + branch, to_import.size(), "commits");
         progress.set(0);
         std::size_t at = 0;
         // The blobs of the next batch are read while the hub takes this one: the hub's
         // transactions and fsyncs leave the cores idle that libgit2 can use.
-        for (auto batch = next_batch(todo, at, report); batch;) {
+        for (auto batch = next_batch(to_import, at, report); batch;) {
             Pack pack = build_pack(hub, repo, branch, *batch, report);
-            batch = next_batch(todo, at, report);
+            batch = next_batch(to_import, at, report);
             push(hub, repo, branch, pack, report);
             progress.set(at - (batch ? batch->commits.size() : 0));
         }
@@ -766,15 +767,15 @@ private:
         ++report.branches;
     }
 
-    // The batch starting at todo[at] (none when all is done), its blobs being read; `at`
+    // The batch starting at to_import[at] (none when all is done), its blobs being read; `at`
     // moves past it.
-    std::optional<Batch> next_batch(const std::vector<git_oid>& todo, std::size_t& at,
+    std::optional<Batch> next_batch(const std::vector<git_oid>& to_import, std::size_t& at,
                                     ImportReport& report) {
-        if (at == todo.size())
+        if (at == to_import.size())
             return std::nullopt;
         trees_.trim(options_.max_tree_entries);
         auto batch =
-            report.times.time("git: read commits and trees", [&] { return gather(todo, at); });
+            report.times.time("git: read commits and trees", [&] { return gather(to_import, at); });
         at += batch.commits.size();
         batch.blobs = std::async(std::launch::async, [this, fresh = batch.fresh] {
             const auto start = std::chrono::steady_clock::now();
@@ -786,9 +787,9 @@ private:
         return batch;
     }
 
-    // Commits from todo[at] on, until the batch is full: read, with their trees resolved and
+    // Commits from to_import[at] on, until the batch is full: read, with their trees resolved and
     // the blobs they bring noted (sized, to bound the batch's memory).
-    Batch gather(const std::vector<git_oid>& todo, std::size_t at) {
+    Batch gather(const std::vector<git_oid>& to_import, std::size_t at) {
         Batch b;
         git::OidSet noted;
         auto note = [&](const git_oid& blob) {
@@ -800,10 +801,10 @@ private:
             if (git_odb_read_header(&size, &type, odb_.get(), &blob) == 0)
                 b.fresh_bytes += size;
         };
-        for (; at < todo.size() && b.commits.size() < options_.batch_commits &&
+        for (; at < to_import.size() && b.commits.size() < options_.batch_commits &&
                b.fresh_bytes < options_.batch_bytes;
              ++at) {
-            b.commits.push_back(read_commit(repo_.get(), todo[at]));
+            b.commits.push_back(read_commit(repo_.get(), to_import[at]));
             b.trees.push_back(trees_.get(b.commits.back().tree, note));
         }
         return b;

@@ -3,6 +3,7 @@
 #include "hub_setups.hpp"
 
 #include "common/catch_printing.hpp"
+#include "common/edited_text.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -571,20 +572,8 @@ TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC
 // ---- object deltas --------------------------------------------------------------------------
 
 namespace {
-// Version k of a 300-line file: each version edits two lines and adds one, as code changes.
 std::string edited(int k) {
-    std::string s;
-    for (std::uint64_t line = 0; line < 300; ++line) {
-        std::uint64_t x = line * 0x9e3779b97f4a7c15ull;
-        for (int j = 0; j < k; ++j)
-            if (line == static_cast<std::uint64_t>(j * 7 % 300) ||
-                line == static_cast<std::uint64_t>(j * 13 % 300))
-                x ^= static_cast<std::uint64_t>(j + 1) * 0xbf58476d1ce4e5b9ull;
-        s += "value_" + std::to_string(x % 100003) + " = f(" + std::to_string(x >> 20) + ");\n";
-    }
-    for (int j = 0; j < k; ++j)
-        s += "// version " + std::to_string(j) + "\n";
-    return s;
+    return test::edited_text(k);
 }
 
 template <class S>
@@ -708,7 +697,23 @@ TEMPLATE_LIST_TEST_CASE("DELTA-BAD thin bases the repo does not have, and chains
                         "[contract][delta]", Setups) {
     TestType s;
     if constexpr (!carries_deltas<typename TestType::Hub::wire_type>) {
-        SUCCEED("the wire carries no deltas");
+        // A wire without deltas writes a pack that holds one (a v2 pack carried over) whole:
+        // every object raw, every one proven, in the pack's order.
+        const auto v0 = edited(0), v1 = edited(1);
+        const auto base = as_bytes(v0), raw = as_bytes(v1);
+        const auto delta = zstd_delta_compress(raw, object_id_of(base), base);
+        Pack pack;
+        pack.objects.push_back({object_id_of(raw), Encoding::zstd_delta, delta, raw.size()});
+        pack.objects.push_back({object_id_of(base), Encoding::raw, base, base.size()});
+        const auto& wire = s.hub.wire();
+        auto back = wire.decode_pack(wire.encode_pack(pack), Limits{});
+        REQUIRE(back.objects.size() == 2);
+        CHECK(back.objects[0].encoding == Encoding::raw);
+        CHECK(equal_bytes(back.objects[0].stored, raw));
+        CHECK(equal_bytes(back.objects[1].stored, base));
+        // Without its base it cannot be written at all.
+        pack.objects.pop_back();
+        CHECK(code_of([&] { (void)wire.encode_pack(pack); }) == errc::missing_object);
     } else {
         Client c;
         c.write("a.txt", edited(0));

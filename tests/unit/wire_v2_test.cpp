@@ -5,6 +5,7 @@
 #error "MUSEHUB_VECTORS_DIR must name the muse-0.1.5 golden vectors (set by tests/CMakeLists.txt)"
 #endif
 
+#include "common/edited_text.hpp"
 #include "test_support.hpp"
 
 #include "musehub/core/delta_chains.hpp"
@@ -1212,22 +1213,8 @@ TEST_CASE("v2 carries a real Muse 0.1.5 v1 bundle without loss", "[wire][v2]") {
 // ---- deltas -------------------------------------------------------------------------------
 
 namespace {
-// Version k of a text file of 300 lines that do not repeat: each version edits two lines and
-// adds one, as code changes.
 std::string version_of(int k) {
-    std::string s;
-    for (std::uint64_t line = 0; line < 300; ++line) {
-        std::uint64_t x = line * 0x9e3779b97f4a7c15ull;
-        for (int j = 0; j < k; ++j)
-            if (line == static_cast<std::uint64_t>(j * 7 % 300) ||
-                line == static_cast<std::uint64_t>(j * 13 % 300))
-                x ^= static_cast<std::uint64_t>(j + 1) * 0xbf58476d1ce4e5b9ull;
-        s += "    value_" + std::to_string(x % 100003) + " = compute(" + std::to_string(x >> 20) +
-             ");\n";
-    }
-    for (int j = 0; j < k; ++j)
-        s += "// added in version " + std::to_string(j) + "\n";
-    return s;
+    return test::edited_text(k);
 }
 musehub::Bytes bytes_of(const std::string& s) {
     return musehub::to_bytes(musehub::as_bytes(s));
