@@ -9,14 +9,17 @@
 //                     into a fresh hub (the pack-push path, push message decode included)
 //   2. clone          hub.fetch(repo, {{head}, {}}) on the pushed repo, cold then again
 //   3. GC             after a force-push of the branch back to the commit halfway (half the
-//                     history becomes garbage; grace = 0 ms), hub.gc(repo); then GC again
-//                     (nothing to do) and hub.consolidate(repo)
+//                     history becomes garbage; grace = 0 ms), hub.gc(repo); then the repack it
+//                     schedules (hub.repack) and GC again (nothing to collect: it purges what
+//                     the repack retired)
 //   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs before the
 //                     first push. The history is generated, encoded and written to files by
 //                     a child process, so this process's heap holds only what the hubs
 //                     allocated; each pack is read back just before it is pushed, as if it had
 //                     just arrived. The allocator is set as the musehub tool sets it
 //                     (musehub/allocator.hpp)
+//   5. bytes on disk  the store's bytes and (fs) the catalog's files, after the force-push and
+//                     after collecting, with the catalog's share
 //
 // and prints per-phase times (algo::PhaseTimes), rates, and the targets from the issue next to
 // the measured value. Every repetition starts from fresh backends; times are medians.
@@ -397,15 +400,41 @@ struct FetchSummary {
     bool cache_hit = false, reused = false;
 };
 
+// What a hub keeps: the store's bytes, and the catalog's files where it has them (fs: the
+// SQLite file with its -wal and -shm; a server catalog's bytes are the server's).
+struct Disk {
+    std::uint64_t store = 0;
+    std::optional<std::uint64_t> catalog;
+    std::uint64_t total() const { return store + catalog.value_or(0); }
+};
+template <class B>
+Disk disk_of(B& b) {
+    Disk d;
+    for (const auto& key : b.store.list(""))
+        d.store += b.store.size(key).value_or(0);
+    if constexpr (requires { b.catalog.file(); }) {
+        d.catalog = 0;
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::error_code ec;
+            auto n = std::filesystem::file_size(b.catalog.file().string() + suffix, ec);
+            *d.catalog += ec ? 0 : n;
+        }
+    }
+    return d;
+}
+
 struct Rep {
-    Phases index_phases, push_phases, gc_phases, gc2_phases, consolidate_phases;
+    Phases index_phases, push_phases, gc_phases, gc2_phases, repack_phases;
     double index_ms = 0, put_ms = 0, push_ms = 0, index_cpu = 0, push_cpu = 0;
     std::size_t index_fresh = 0, push_fresh = 0;
     std::uint64_t push_stored_bytes = 0;
     FetchSummary cold, warm;
-    double force_ms = 0, gc_ms = 0, gc_cpu = 0, gc2_ms = 0, consolidate_ms = 0;
+    double force_ms = 0, gc_ms = 0, gc_cpu = 0, gc2_ms = 0, repack_ms = 0;
     algo::GcResult gc, gc2;
-    algo::ConsolidateResult consolidated;
+    algo::RepackResult repacked;
+    // Bytes on disk once pushed (after the force-push) and once collected (GC, the repack it
+    // schedules, GC again to purge what the repack retired).
+    Disk disk_pushed, disk_collected;
     // The high-water mark once each operation is done (it only grows: the first repetition's
     // are each operation's own peak, on top of those before it).
     double peak_push = 0, peak_clone = 0, peak_gc = 0;
@@ -693,6 +722,7 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
         rep.force_ms = timed([&] { r = hub.push(repo, body); });
         check(r.outcome == algo::PushOutcome::forced && r.head == p.middle, "force-push");
     }
+    rep.disk_pushed = disk_of(*a);
     {
         traffic = traffic_of(*a);
         auto t = measure([&] { rep.gc = hub.gc(repo); });
@@ -705,11 +735,14 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     check(rep.gc.live_commits == p.kept_commits, "GC live commits != commits kept");
     check(rep.gc.objects_deleted > 0, "GC deleted no objects");
     add(rep.gc_phases, rep.gc.times);
+    // The repack the GC scheduled, run here instead of by a worker, then GC again: nothing
+    // left to collect, it purges what the repack retired (grace 0).
+    rep.repack_ms = timed([&] { rep.repacked = hub.repack(repo); });
+    add(rep.repack_phases, rep.repacked.times);
     rep.gc2_ms = timed([&] { rep.gc2 = hub.gc(repo); });
     check(rep.gc2.objects_deleted == 0 && rep.gc2.commits_deleted == 0, "second GC deleted rows");
     add(rep.gc2_phases, rep.gc2.times);
-    rep.consolidate_ms = timed([&] { rep.consolidated = hub.consolidate(repo); });
-    add(rep.consolidate_phases, rep.consolidated.times);
+    rep.disk_collected = disk_of(*a);
     rep.peak_gc = peak_rss_mb();
     {
         auto again = fetch_once(hub, repo, p.middle);
@@ -747,6 +780,20 @@ void print_phase_table(const Phases& index, Span index_total, const Phases& push
                 ms_str(push_total.wall).c_str());
     std::printf("   %-24s %14s %14s\n", "total (process CPU)", ms_str(index_total.cpu).c_str(),
                 ms_str(push_total.cpu).c_str());
+}
+
+void print_disk(const Rep& r, double raw) {
+    std::printf("\n-- 5. bytes on disk (first repetition; the raw objects: %s)\n", mb(raw).c_str());
+    std::printf("   %-34s %12s %12s %12s %14s\n", "", "store", "catalog", "total", "catalog share");
+    for (auto [label, d] : {std::pair{"pushed (after the force-push)", r.disk_pushed},
+                            {"collected (GC, repack, GC)", r.disk_collected}}) {
+        auto cat = d.catalog ? group(*d.catalog) : std::string("no file");
+        auto share = d.catalog ? fmt("%.0f %%", 100.0 * static_cast<double>(*d.catalog) /
+                                                    static_cast<double>(d.total()))
+                               : std::string("-");
+        std::printf("   %-34s %12s %12s %12s %14s\n", label, group(d.store).c_str(), cat.c_str(),
+                    group(d.total()).c_str(), share.c_str());
+    }
 }
 
 void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& backend,
@@ -841,7 +888,7 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
     const double force_ms = med([](const Rep& r) { return r.force_ms; });
     const double gc_ms = med([](const Rep& r) { return r.gc_ms; });
     const double gc2_ms = med([](const Rep& r) { return r.gc2_ms; });
-    const double cons_ms = med([](const Rep& r) { return r.consolidate_ms; });
+    const double repack_ms = med([](const Rep& r) { return r.repack_ms; });
     std::printf("\n-- 3. GC after a force-push back to commit %zu of %zu (grace 0 ms)\n",
                 p.kept_commits, p.commits);
     std::printf("   force-push (hub.push, empty pack): %s ms\n", ms_str(force_ms).c_str());
@@ -872,14 +919,15 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 group(g.objects_deleted).c_str(),
                 mb(static_cast<double>(g.object_bytes_deleted)).c_str(), g.containers_retired,
                 g.tombstones_purged, mb(static_cast<double>(g.bytes_purged)).c_str());
-    const auto& c = r0.consolidated;
+    const auto& c = r0.repacked;
     if (c.skipped)
-        std::printf("   consolidate: %s ms (skipped: %s)\n", ms_str(cons_ms).c_str(),
+        std::printf("   repack (between the GCs): %s ms (skipped: %s)\n", ms_str(repack_ms).c_str(),
                     c.reason.c_str());
     else
-        std::printf("   consolidate: %s ms, %zu sources -> 1 pack of %s objects, %s; %zu "
-                    "retired\n",
-                    ms_str(cons_ms).c_str(), c.sources, group(c.objects).c_str(),
+        std::printf("   repack (between the GCs): %s ms, %zu of %zu pack(s) (%s) -> 1 pack of %s "
+                    "objects, %s; %zu retired\n",
+                    ms_str(repack_ms).c_str(), c.rewritten, c.sources,
+                    mb(static_cast<double>(c.bytes_rewritten)).c_str(), group(c.objects).c_str(),
                     mb(static_cast<double>(c.bytes)).c_str(), c.retired);
 
     const double peak = peak_rss_mb();
@@ -888,9 +936,11 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 sc.name.c_str(), fmt("%.0f MB", peak).c_str(), peak * 1e6 / enc,
                 reset ? "" : " (could not reset the high-water mark: cumulative)");
     std::printf("   high-water mark after push + index and pack push %s (%.1fx), after clone %s, "
-                "after GC and consolidation %s\n",
+                "after GC and repack %s\n",
                 fmt("%.0f MB", r0.peak_push).c_str(), r0.peak_push * 1e6 / enc,
                 fmt("%.0f MB", r0.peak_clone).c_str(), fmt("%.0f MB", r0.peak_gc).c_str());
+
+    print_disk(r0, raw);
 
     if (backend.server()) {
         auto line = [&](const char* what, const Traffic& t) {
@@ -898,7 +948,7 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                         group(t.pg_round_trips).c_str(), group(t.s3_requests).c_str(),
                         mb(static_cast<double>(t.s3_bytes)).c_str());
         };
-        std::printf("\n-- 5. server traffic (first repetition)\n");
+        std::printf("\n-- 6. server traffic (first repetition)\n");
         line("push + index", r0.push_traffic);
         line("clone (cold)", r0.clone_traffic);
         line("GC after force-push", r0.gc_traffic);

@@ -3,8 +3,10 @@
 // `commits` commits on branch "main", each changing a few files of a growing manifest, with
 // text-like (compressible) object content whose sizes follow a source-tree-like distribution
 // (mostly 1-16 KiB, about 5% of files 16-256 KiB), scaled so the objects add up to about
-// `total_bytes`. Every id is computed the Muse way (object: SHA-256 of the bytes; snapshot:
-// Manifest::id(); commit: commit_id_of), so the pack passes verification.
+// `total_bytes`. A file's first version is fresh text; each later one is an edit of the one
+// before (one to three lines replaced, inserted or removed), as in real histories, so deltas
+// between versions are small. Every id is computed the Muse way (object: SHA-256 of the bytes;
+// snapshot: Manifest::id(); commit: commit_id_of), so the pack passes verification.
 //
 // The same parameters and seed always give byte-identical packs (std::mt19937_64 and only
 // integer arithmetic on its output: no std::*_distribution, whose results are unspecified).
@@ -23,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -93,6 +96,19 @@ inline std::uint64_t log_uniform(std::mt19937_64& rng, std::uint64_t lo, std::ui
     return std::clamp<std::uint64_t>(uniform(rng, 1ull << b, (2ull << b) - 1), lo, hi);
 }
 
+// One line of vocabulary words, as code has them.
+inline std::string text_line(std::mt19937_64& rng) {
+    std::string line(4 * uniform(rng, 0, 3), ' ');
+    auto words = uniform(rng, 3, 12);
+    for (std::uint64_t w = 0; w < words; ++w) {
+        if (w)
+            line.push_back(' ');
+        line.append(kWords[uniform(rng, 0, kWords.size() - 1)]);
+    }
+    line.push_back('\n');
+    return line;
+}
+
 // Text of exactly `size` bytes: a header naming the file version (so every object is
 // distinct), then indented lines of vocabulary words, three in five of them repeating one of
 // the last 16 lines (as code and scores repeat themselves). Compressed one object at a time,
@@ -111,18 +127,44 @@ inline std::string text_content(std::mt19937_64& rng, std::string_view path, std
                 recent[uniform(rng, 0, std::min<std::size_t>(lines, recent.size()) - 1)];
             s.append(s, at, len); // self-append is well-defined
         } else {
-            s.append(4 * uniform(rng, 0, 3), ' ');
-            auto words = uniform(rng, 3, 12);
-            for (std::uint64_t w = 0; w < words; ++w) {
-                if (w)
-                    s.push_back(' ');
-                s.append(kWords[uniform(rng, 0, kWords.size() - 1)]);
-            }
-            s.push_back('\n');
+            s.append(text_line(rng));
         }
         recent[lines++ % recent.size()] = {start, s.size() - start};
     }
     s.resize(size);
+    return s;
+}
+
+// The next version of a file as real histories make it: the previous one with its header
+// naming the new version and one to three lines replaced, inserted or removed (a delta on the
+// previous version is then a few bytes, as git's are).
+inline std::string edited_content(std::mt19937_64& rng, const std::string& previous,
+                                  std::string_view path, std::size_t version) {
+    std::vector<std::string_view> lines;
+    for (std::size_t at = previous.find('\n') + 1; at < previous.size();) { // past the header
+        auto end = std::min(previous.find('\n', at), previous.size() - 1) + 1;
+        lines.push_back(std::string_view(previous).substr(at, end - at));
+        at = end;
+    }
+    std::deque<std::string> fresh; // owns the lines the edits make (stable as it grows)
+    for (auto edits = uniform(rng, 1, 3); edits > 0; --edits) {
+        auto at = static_cast<std::ptrdiff_t>(uniform(rng, 0, lines.size()));
+        auto kind = uniform(rng, 0, 9); // 6 in 10 replace, 3 insert, 1 removes
+        if (kind == 9 && lines.size() > 1 && at < static_cast<std::ptrdiff_t>(lines.size())) {
+            lines.erase(lines.begin() + at);
+            continue;
+        }
+        fresh.push_back(text_line(rng));
+        if (kind < 6 && at < static_cast<std::ptrdiff_t>(lines.size()))
+            lines[static_cast<std::size_t>(at)] = fresh.back();
+        else
+            lines.insert(lines.begin() + at, fresh.back());
+    }
+    std::string s;
+    s.reserve(previous.size() + 256);
+    s.append("// ").append(path).append(" v").append(std::to_string(version)).append("\n");
+    for (auto line : lines)
+        s.append(line);
     return s;
 }
 
@@ -197,7 +239,7 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
                 f = new_file();
             }
             touched.push_back(f);
-            // A file's versions stay near its base size (+-15%).
+            // A file's first version is near its base size (+-15%); edits keep it there.
             auto size = files[f].base_size * uniform(rng, 85, 115) / 100;
             versions.push_back({f, size});
         }
@@ -236,13 +278,17 @@ inline GeneratedHistory generate_pack(const HistoryParams& params) {
     Manifest manifest;
     std::optional<CommitId> parent;
     std::size_t vi = 0;
+    std::vector<std::string> latest(files.size()); // each file's last version
     for (std::size_t c = 0; c < params.commits; ++c) {
         const auto& cp = plan[c];
         std::map<std::string, ObjectId> upsert; // a file changed twice keeps its last version
         for (std::size_t k = 0; k < cp.version_count; ++k, ++vi) {
             const auto& v = versions[vi];
             auto& file = files[v.file];
-            auto content = detail::text_content(rng, file.path, ++file.versions, v.size);
+            auto& content = latest[v.file];
+            content = file.versions == 0
+                          ? detail::text_content(rng, file.path, ++file.versions, v.size)
+                          : detail::edited_content(rng, content, file.path, ++file.versions);
             const auto& obj = pack.add_object(content);
             out.object_bytes += obj.raw_size;
             upsert.insert_or_assign(file.path, obj.id);

@@ -14,8 +14,8 @@
 #   clone        with checkout: `musehub clone --branch B` (each wire) against `git clone`;
 #                the files of each musehub clone are checked against the git clone's
 #   force-push   the branch back to the first-parent commit at half the first-parent chain
-#   collect      `musehub gc --grace 0`, `consolidate`, `gc --grace 0` (as scripts/main.sh)
-#                against `git reflog expire --expire=now --all` + `git gc --prune=now`
+#   collect      `musehub gc --grace 0` (collect, then repack what it left with dead bytes) and
+#                `gc --grace 0` again (purges what the repack retired) against `git reflog expire --expire=now --all` + `git gc --prune=now`
 #   clone again  after the force push and the collection; the files are checked again
 #   fsck         `musehub fsck` (reads and hashes every object) against `git fsck`
 #
@@ -360,7 +360,7 @@ start_server() { # start_server WIRE
     wire_watch "${port[$w]}"
     say "musehub serve ($w) at $u (pid ${server_pid[$w]})"
 }
-wait_jobs() { # wait_jobs WIRE: until the server's follow-up jobs (consolidation) are done; sets T
+wait_jobs() { # wait_jobs WIRE: until the server's follow-up jobs (repacks) are done; sets T
     local t0=$EPOCHREALTIME busy
     for _ in $(seq 3000); do
         busy=$("$tool" jobs list --data "$work/hub-$1" | grep -cE '^(queued|running)' || true)
@@ -415,12 +415,11 @@ for w in v1 v2; do
     M[force_jobs_$w]=$T
     hub=$work/hub-$w
     M[disk0_$w]=$(disk "$hub") M[cat0_$w]=$(catalog_bytes "$hub") M[fc0_$w]=$(fetch_cache_bytes "$hub")
+    # gc collects, then rewrites the packs it left with dead bytes (the repack a collection
+    # schedules, run at once); the second run purges what that repack retired.
     measure "gc-$w" "" "$tool" gc --data "$hub" --grace 0
     must "gc-$w"
     t=$T rss=$RSS
-    measure "consolidate-$w" "" "$tool" consolidate --data "$hub"
-    must "consolidate-$w"
-    t=$(add "$t" "$T") rss=$(max "$rss" "$RSS")
     measure "gc-again-$w" "" "$tool" gc --data "$hub" --grace 0
     must "gc-again-$w"
     M[collect_t_$w]=$(add "$t" "$T") M[collect_rss_$w]=$(max "$rss" "$RSS")

@@ -65,7 +65,8 @@ int main() {
     memory::Catalog catalog;
     memory::JobQueue queue;
     HubOptions options;
-    options.grace = std::chrono::milliseconds(0); // collect at once, for the lesson
+    options.grace = std::chrono::milliseconds(0);         // collect at once, for the lesson
+    options.repack.window = std::chrono::milliseconds(0); // follow-up repacks run at once too
     Hub hub{wire::v2{}, store, catalog, queue, options};
     const std::string repo = "ada/lesson";
 

@@ -3,8 +3,9 @@
 // musehub::fs keeps bytes in files (written to a temp file, fsynced, renamed into place) and
 // rows and jobs in one SQLite database, so a hub survives its process: this lesson pushes two
 // commits in the wire the Muse client speaks, closes everything, opens the directory again
-// (as the next process would), clones, force-pushes, lets the queued consolidation job run,
-// collects garbage and checks every invariant with fsck.
+// (as the next process would), clones, force-pushes, lets the queued repack job run, collects
+// garbage (which schedules a repack that rewrites the pack it left half dead), collects the
+// retired pack's bytes and checks every invariant with fsck.
 //
 //   03_embedded_hub [DIR]    the hub directory (default: a fresh one under the temp directory,
 //                            removed at the end); run it twice on the same DIR to see a hub
@@ -36,7 +37,7 @@ struct EmbeddedHub {
     static HubOptions options() {
         HubOptions o;
         o.grace = std::chrono::seconds(0); // a lesson: collect at once (production: an hour)
-        o.consolidate_above = 1;           // and merge packs as soon as there are two
+        o.repack.window = std::chrono::seconds(0); // and repack after every push, at once
         return o;
     }
 
@@ -139,6 +140,12 @@ int main(int argc, char** argv) try {
                 "%zu pack(s) retired, %zu purged\n",
                 gc.live_commits, gc.live_objects, gc.commits_deleted, gc.objects_deleted,
                 gc.containers_retired, gc.tombstones_purged);
+    while (auto job = h.hub.run_one_job()) // the repack GC scheduled: dead bytes go
+        std::printf("job      %s %s: %s\n", std::string(to_string(job->kind)).c_str(),
+                    job->payload.c_str(), std::string(to_string(job->state)).c_str());
+    auto purge = h.hub.gc(repo);
+    std::printf("gc       %zu pack(s) purged, %llu bytes\n", purge.tombstones_purged,
+                static_cast<unsigned long long>(purge.bytes_purged));
     auto f = h.hub.fsck();
     std::printf("fsck     %s: %zu repos, %zu commits, %zu objects (%zu hashed), %zu containers\n",
                 f.ok() ? "ok" : "VIOLATIONS", f.repos, f.commits, f.objects, f.objects_verified,

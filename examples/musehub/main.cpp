@@ -220,21 +220,32 @@ int main(int argc, char** argv) {
                 int rc = 0;
                 for (const auto& repo : names) {
                     if (*gc) {
+                        // Collect, then the repack a collection schedules, here and now:
+                        // the packs it left with dead bytes are rewritten (and their bytes
+                        // purged by a later run, once the grace period is over).
                         auto r = hub.gc(repo);
+                        auto p = hub.repack(repo);
                         rc |= r.errors.empty() ? 0 : 1;
                         out.push_back({{"repo", repo},
                                        {"skipped", r.skipped},
                                        {"reason", r.reason},
                                        {"commits_deleted", r.commits_deleted},
                                        {"objects_deleted", r.objects_deleted},
-                                       {"containers_retired", r.containers_retired},
+                                       {"containers_retired", r.containers_retired + p.retired},
                                        {"bytes_purged", r.bytes_purged},
+                                       {"packs_rewritten", p.rewritten},
+                                       {"bytes_rewritten", p.bytes_rewritten},
+                                       {"repacked_bytes", p.bytes},
                                        {"errors", r.errors}});
                         if (!as_json)
                             std::printf("%s: %s%zu commits, %zu objects deleted; %zu packs "
-                                        "retired; %llu bytes purged%s\n",
+                                        "rewritten (%llu bytes -> %llu); %zu packs retired; "
+                                        "%llu bytes purged%s\n",
                                         repo.c_str(), r.skipped ? "skipped, " : "",
-                                        r.commits_deleted, r.objects_deleted, r.containers_retired,
+                                        r.commits_deleted, r.objects_deleted, p.rewritten,
+                                        static_cast<unsigned long long>(p.bytes_rewritten),
+                                        static_cast<unsigned long long>(p.bytes),
+                                        r.containers_retired + p.retired,
                                         static_cast<unsigned long long>(r.bytes_purged),
                                         r.errors.empty() ? "" : " (errors: will retry)");
                     } else {

@@ -8,7 +8,6 @@
 //     musehub::memory::JobQueue queue;
 //     musehub::Hub hub{musehub::wire::v2{}, store, catalog, queue};
 
-#include "musehub/algo/consolidate.hpp"
 #include "musehub/algo/fetch.hpp"
 #include "musehub/algo/fsck.hpp"
 #include "musehub/algo/gc.hpp"
@@ -138,6 +137,8 @@ public:
     algo::GcResult gc(const std::string& repo, const algo::GcHooks& hooks = {}) {
         return algo::gc(*this, repo, hooks);
     }
+    // The repack policy's rewrite (what the follow-up job runs), and every pack into one.
+    algo::RepackResult repack(const std::string& repo) { return algo::repack(*this, repo); }
     algo::ConsolidateResult consolidate(const std::string& repo) {
         return algo::consolidate(*this, repo);
     }

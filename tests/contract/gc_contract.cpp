@@ -403,6 +403,164 @@ TEMPLATE_LIST_TEST_CASE("PG consolidation scenarios", "[contract][consolidate]",
     }
 }
 
+namespace {
+// Bytes no zstd frame shrinks much: each push's pack then weighs what its file does.
+std::string noise(std::size_t n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::string out(n, ' ');
+    for (auto& ch : out)
+        ch = static_cast<char>('a' + rng() % 26);
+    return out;
+}
+template <class S>
+std::map<std::string, std::uint64_t> live_containers(S& s, const std::string& repo) {
+    std::map<std::string, std::uint64_t> out;
+    std::vector<catalog::Key<catalog::LocationRow>> keys;
+    for (const auto& id : refs_of(s, repo))
+        keys.emplace_back(id);
+    for (const auto& l : s.backend.catalog().template find<catalog::LocationRow>(keys))
+        if (l)
+            out[l->container] = *s.backend.store().size(l->container);
+    return out;
+}
+template <class S>
+std::uint64_t stored_bytes(S& s) {
+    std::uint64_t total = 0;
+    for (const auto& k : s.backend.store().list(""))
+        total += *s.backend.store().size(k);
+    return total;
+}
+} // namespace
+
+TEST_CASE("repack policy: dead share, records and the geometric roll-up decide what is rewritten",
+          "[contract][repack]") {
+    using algo::ContainerUsage;
+    const RepackOptions o; // 5 %, factor 2
+    auto clean = [](std::string name, std::uint64_t live) {
+        return ContainerUsage{std::move(name), live, live, 1, true};
+    };
+    auto policy = [&](const std::vector<ContainerUsage>& u) {
+        return algo::choose_rewrites(u, algo::RepackScope::policy, o);
+    };
+    using names = std::vector<std::string>;
+    // A geometric progression is left alone; each pack at least twice all smaller ones.
+    CHECK(policy({clean("a", 100), clean("b", 250), clean("c", 1000)}).empty());
+    // Two equal small packs break it: they and everything smaller are merged.
+    CHECK(policy({clean("a", 100), clean("b", 100), clean("c", 1000)}) == names{"a", "b"});
+    CHECK(policy({clean("a", 100), clean("b", 150), clean("c", 300), clean("d", 10'000)}) ==
+          names{"a", "b", "c"});
+    // 4 % dead stays, 5 % dead goes; records (not clean) count as dead bytes.
+    CHECK(policy({ContainerUsage{"x", 1000, 960, 3, false}}).empty());
+    CHECK(policy({ContainerUsage{"x", 1000, 950, 3, false}}) == names{"x"});
+    CHECK(ContainerUsage{"x", 1000, 250, 1, false}.dead_share() == Approx(0.75));
+    // A lone dead-heavy pack is rewritten even though nothing rolls up with it.
+    CHECK(policy({clean("a", 100), ContainerUsage{"z", 10'000, 100, 1, false}}) == names{"z"});
+    // Consolidation: everything, unless it already is one clean pack.
+    auto all = [&](const std::vector<ContainerUsage>& u) {
+        return algo::choose_rewrites(u, algo::RepackScope::everything, o);
+    };
+    CHECK(all({clean("a", 100)}).empty());
+    CHECK(all({ContainerUsage{"a", 1000, 900, 1, false}}) == names{"a"});
+    CHECK(all({clean("b", 100), clean("a", 10'000)}) == names{"a", "b"});
+    CHECK(all({}).empty());
+}
+
+TEMPLATE_LIST_TEST_CASE("REPACK scenarios: rewrite what reclaims bytes or keeps packs few",
+                        "[contract][consolidate][repack]", Setups) {
+    TestType s;
+    Client c;
+    std::vector<CommitId> ids;
+    SECTION("REPACK-1 force-push to the middle, GC, repack: the one pack is rewritten and the "
+            "store holds the live history only") {
+        for (std::uint32_t i = 0; i < 8; ++i) {
+            c.write("f" + std::to_string(i), noise(4000, i));
+            ids.push_back(c.commit("c" + std::to_string(i)));
+        }
+        s.push("r", "main", c.pack(ids.back()));
+        s.hub.consolidate("r");
+        REQUIRE(live_containers(s, "r").size() == 1);
+        c.checkout(ids[3]);
+        s.push("r", "main", c.pack(ids[3]), /*force=*/true);
+        auto g = s.hub.gc("r");
+        REQUIRE(g.objects_deleted == 4);
+        auto r = s.hub.repack("r");
+        CHECK_FALSE(r.skipped);
+        CHECK(r.rewritten == 1); // half of it is dead: far above 5 %
+        CHECK(r.objects == refs_of(s, "r").size());
+        CHECK(live_containers(s, "r") ==
+              std::map<std::string, std::uint64_t>{{r.container, r.bytes}});
+        s.clock.advance(std::chrono::milliseconds(1));
+        s.hub.gc("r"); // purges what the repack retired (the grace period is zero here)
+        CHECK(stored_bytes(s) == r.bytes);
+        CHECK(r.bytes < 4 * 4000 + 1000);
+        CHECK(s.clone("r", "main") == expected_tree(c, ids[3]));
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("REPACK-2 N pushes, a repack after each: O(log N) packs, O(N log N) bytes rewritten") {
+        constexpr int pushes = 32;
+        std::uint64_t written = 0;
+        std::optional<CommitId> prev;
+        std::size_t most = 0;
+        for (int i = 0; i < pushes; ++i) {
+            c.write("f" + std::to_string(i), noise(2000, static_cast<std::uint32_t>(i)));
+            auto id = c.commit("c" + std::to_string(i));
+            s.push("r", "main", prev ? c.pack(id, {*prev}) : c.pack(id));
+            prev = id;
+            written += s.hub.repack("r").bytes; // what it read and wrote: the live objects
+            most = std::max(most, live_containers(s, "r").size());
+        }
+        std::uint64_t live = 0;
+        for (const auto& [name, size] : live_containers(s, "r"))
+            live += size;
+        CHECK(most <= 6);           // log2(32) + 1
+        CHECK(written <= live * 6); // each object copied at most ~log2(32) + 1 times, not 32 / 2
+        CHECK(written >= live);     // each push's pack was rewritten once at least (records)
+        CHECK(s.clone("r", "main") == expected_tree(c, *prev));
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("REPACK-3 pushes and GCs in one window queue one repack job, run when it closes") {
+        auto& q = s.backend.queue();
+        const auto window = s.hub.options().repack.window;
+        c.write("a", noise(1000, 1));
+        ids.push_back(c.commit("a"));
+        s.push("r", "main", c.pack(ids[0]));
+        c.write("b", noise(1000, 2));
+        ids.push_back(c.commit("b"));
+        s.push("r", "main", c.pack(ids[1], {ids[0]}));
+        CHECK_FALSE(q.claim("w", s.hub.now(), std::chrono::minutes(1))); // not before it closes
+        s.clock.advance(window);
+        auto job = s.hub.run_one_job();
+        REQUIRE(job);
+        CHECK(job->kind == JobKind::repack);
+        CHECK(job->payload == "r");
+        CHECK(job->state == JobState::done);
+        CHECK_FALSE(s.hub.run_one_job()); // one job for both pushes
+        CHECK(live_containers(s, "r").size() == 1);
+        c.checkout(ids[0]);
+        s.push("r", "main", c.pack(ids[0]), /*force=*/true);
+        CHECK(s.hub.gc("r").objects_deleted == 1);
+        s.clock.advance(window);
+        auto next = s.hub.run_one_job(); // the next window's: the push and the GC share it
+        REQUIRE(next);
+        CHECK(next->id != job->id);
+        CHECK_FALSE(s.hub.run_one_job());
+        CHECK(s.clone("r", "main") == expected_tree(c, ids[0]));
+        CHECK(s.hub.fsck().ok());
+    }
+    SECTION("REPACK-4 a clean pack is left alone: a rerun changes nothing") {
+        c.write("a", noise(1000, 1));
+        ids.push_back(c.commit("a"));
+        s.push("r", "main", c.pack(ids[0]));
+        CHECK_FALSE(s.hub.repack("r").skipped); // the push's records go
+        auto state = s.state();
+        auto again = s.hub.repack("r");
+        CHECK(again.skipped);
+        CHECK_THAT(again.reason, Catch::Contains("none worth rewriting"));
+        CHECK(s.state() == state);
+        CHECK(s.hub.consolidate("r").skipped);
+    }
+}
+
 TEMPLATE_LIST_TEST_CASE("GC-SAFETY deterministic: a push that deduplicates against an object GC is "
                         "about to delete keeps it",
                         "[contract][gc][safety]", Setups) {
@@ -472,8 +630,9 @@ const std::string& pool_body() {
 }
 } // namespace
 
-TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC and consolidation",
-                        "[contract][gc][safety]", Setups) {
+TEMPLATE_LIST_TEST_CASE(
+    "GC-SAFETY randomized: pushes into several repos race GC, repack and consolidation",
+    "[contract][gc][safety]", Setups) {
     TestType s;
     constexpr int pushers = 3, rounds = 25;
     std::atomic<bool> stop{false};
@@ -533,9 +692,11 @@ TEMPLATE_LIST_TEST_CASE("GC-SAFETY randomized: pushes into several repos race GC
     std::thread consolidator([&] {
         while (!stop) {
             for (int t = 0; t < pushers; ++t) {
-                // With zero grace GC may retire a pack consolidation is reading: it stands down.
-                if (s.hub.consolidate("repo" + std::to_string(t)).reason.find("collected while") !=
-                    std::string::npos)
+                // The follow-up repack (what pays) and consolidation (everything) by turns.
+                // With zero grace GC may retire a pack a repack is reading: it stands down.
+                auto repo = "repo" + std::to_string(t);
+                auto r = consolidations % 2 ? s.hub.consolidate(repo) : s.hub.repack(repo);
+                if (r.reason.find("collected while") != std::string::npos)
                     ++stood_down;
                 ++consolidations;
             }

@@ -67,26 +67,26 @@ TEMPLATE_LIST_TEST_CASE("queue: an expired lease is reclaimed and the old holder
                         "[contract][queue]", contract::Backends) {
     TestType backend;
     auto& q = backend.queue();
-    REQUIRE(q.enqueue({"consolidate:r", JobKind::consolidate, "r", 5, t0}));
+    REQUIRE(q.enqueue({"repack:r", JobKind::repack, "r", 5, t0}));
     auto first = q.claim("slow", t0, 1s);
     REQUIRE(first);
     CHECK(first->attempts == 1);
     CHECK_FALSE(q.claim("fast", t0 + 100ms, 1s).has_value()); // leased
     CHECK(q.reclaim_expired(t0 + 500ms) == 0);                // not yet expired
-    CHECK(q.extend("consolidate:r", "slow", t0 + 900ms, 1s)); // heartbeat: now until t0+1.9s
+    CHECK(q.extend("repack:r", "slow", t0 + 900ms, 1s));      // heartbeat: now until t0+1.9s
     CHECK(q.reclaim_expired(t0 + 1500ms) == 0);
     CHECK(q.reclaim_expired(t0 + 2s) == 1);
-    auto after = q.get("consolidate:r");
+    auto after = q.get("repack:r");
     CHECK(after->state == JobState::queued);
     CHECK_THAT(after->last_error, Catch::Contains("lease expired"));
     auto second = q.claim("fast", t0 + 2s, 1s);
     REQUIRE(second);
     CHECK(second->attempts == 2);
-    CHECK_FALSE(q.complete("consolidate:r", "slow")); // lost its lease
-    CHECK_FALSE(q.extend("consolidate:r", "slow", t0 + 2s, 1s));
-    CHECK_FALSE(q.fail("consolidate:r", "slow", "late", t0 + 2s, 0s).has_value());
-    CHECK(q.complete("consolidate:r", "fast"));
-    CHECK(q.get("consolidate:r")->state == JobState::done);
+    CHECK_FALSE(q.complete("repack:r", "slow")); // lost its lease
+    CHECK_FALSE(q.extend("repack:r", "slow", t0 + 2s, 1s));
+    CHECK_FALSE(q.fail("repack:r", "slow", "late", t0 + 2s, 0s).has_value());
+    CHECK(q.complete("repack:r", "fast"));
+    CHECK(q.get("repack:r")->state == JobState::done);
 }
 
 TEMPLATE_LIST_TEST_CASE("queue: a failing job is retried with backoff, then failed with its error",

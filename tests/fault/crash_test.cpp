@@ -149,7 +149,8 @@ void run_step(FsHub& h, Script& script, const Script::Step& s) {
             fail(errc::io, "gc: " + r.errors.front());
         return;
     }
-    case Phase::consolidate:
+    case Phase::consolidate: // the policy's repack, then everything into one pack
+        hub.repack(repo);
         hub.consolidate(repo);
         return;
     default:
@@ -272,6 +273,7 @@ TEST_CASE("CRASH a durable fs hub killed at random moments loses nothing it ackn
                                                 std::chrono::hours(1));
     auto later = options();
     later.clock = [] { return now_ms() + std::chrono::hours(1); };
+    later.repack.window = std::chrono::milliseconds(0);
     FsHub h(dir.path(), later);
     std::size_t strays = 0, swept_temps = 0;
     std::map<std::string, std::size_t> superseded;
@@ -281,6 +283,9 @@ TEST_CASE("CRASH a durable fs hub killed at random moments loses nothing it ackn
         strays += g.strays_swept;
         swept_temps += g.temporaries_swept;
     }
+    // The repacks the last pushes and these collections scheduled (an hour on, all are due).
+    while (h.hub.run_one_job(worker))
+        ;
     auto f = h.hub.fsck();
     INFO(describe(f));
     REQUIRE(f.ok());

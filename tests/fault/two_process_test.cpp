@@ -54,7 +54,8 @@ struct Report {
 HubOptions options() {
     HubOptions o;
     o.grace = std::chrono::milliseconds(250);
-    o.consolidate_above = 3; // pushes schedule consolidation jobs, for either process to run
+    o.repack.window = std::chrono::milliseconds(0); // every push schedules a repack job, for
+                                                    // either process to run
     return o;
 }
 const algo::WorkerOptions worker{"two-process", std::chrono::seconds(30),

@@ -342,3 +342,39 @@ TEST_CASE("fs catalog: a version-1 file (whole snapshots only) is migrated on op
     CHECK(c.find_by<SnapshotRow, 3>(std::span<const std::optional<SnapshotId>>(&base, 1)) ==
           std::vector<SnapshotRow>{delta});
 }
+
+TEST_CASE("fs catalog: a large delete gives its pages back and truncates the log", "[unit][fs]") {
+    TempDir dir;
+    auto file = dir.path / "hub.db";
+    auto wal = stdfs::path(file.string() + "-wal");
+    musehub::fs::Catalog c(file);
+    using catalog::ObjectRow;
+    std::vector<ObjectRow> rows;
+    for (int i = 0; i < 20'000; ++i)
+        rows.push_back({ObjectId{sha256("object " + std::to_string(i))}, 100, {}});
+    c.insert(std::span<const ObjectRow>(rows));
+    musehub::fs::sqlite::Connection probe(file, {});
+    auto pages_full = probe.pragma_int("page_count");
+    REQUIRE(pages_full > 200); // ~1 MB of rows
+
+    // A small delete changes nothing on disk: not worth a vacuum.
+    std::vector<catalog::Key<ObjectRow>> keys;
+    for (std::size_t i = 0; i < 100; ++i)
+        keys.emplace_back(rows[i].object_id);
+    c.erase<ObjectRow>(std::span<const catalog::Key<ObjectRow>>(keys));
+    CHECK(probe.pragma_int("page_count") == pages_full);
+
+    keys.clear();
+    for (std::size_t i = 100; i < rows.size(); ++i)
+        if (i % 10 != 0) // what a collection leaves: a tenth, spread over every page
+            keys.emplace_back(rows[i].object_id);
+    c.erase<ObjectRow>(std::span<const catalog::Key<ObjectRow>>(keys));
+    CHECK(probe.pragma_int("freelist_count") < 64);
+    CHECK(probe.pragma_int("page_count") < pages_full / 2);
+    CHECK(stdfs::file_size(wal) == 0);
+    // What is left is intact.
+    std::vector<catalog::Key<ObjectRow>> kept{{rows[110].object_id}, {rows[111].object_id}};
+    auto got = c.find<ObjectRow>(std::span<const catalog::Key<ObjectRow>>(kept));
+    CHECK(got[0] == rows[110]);
+    CHECK_FALSE(got[1]);
+}

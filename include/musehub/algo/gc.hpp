@@ -11,13 +11,17 @@
 //             that checked its history before this transaction checks it again
 //   purge  -> bytes of tombstones older than the grace period (readers in flight finish
 //             first); keys are never reused, so a later upload cannot be hit
-//   expire -> fetch-cache entries past their expiry, whose bytes go the same way
+//   follow -> a run that deleted anything schedules the repo's repack (algo/follow_up.hpp),
+//             which rewrites the containers it left with dead bytes
+//   expire -> fetch-cache entries past their expiry (all of the repo's after a run that
+//             deleted anything), whose bytes go the same way
 //   sweep  -> abandoned presigned uploads, temporaries and strays: what writers that crashed
 //             between storing bytes and registering them left behind
 //
 // Cost is O(live history of the repo + its refs), never O(all objects of all repos).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 
@@ -266,11 +270,18 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         }
     }
 
+    // A collection leaves dead bytes in containers: the follow-up repack reclaims them.
+    const bool collected = r.commits_deleted + r.snapshots_deleted + r.objects_deleted > 0;
+    if (collected)
+        schedule_repack(hub, repo);
+
     // ---- expire fetch-cache entries -----------------------------------------------------------
+    // Past their expiry, or all of the repo's once this run collected anything: a cached answer
+    // may hold what was collected, and bytes on disk after collecting are the live history's.
     r.times.time("expire cache", [&] {
         std::vector<FetchCacheRow> expired;
         for (auto& row : cat.template scan<FetchCacheRow>(std::tuple{repo}))
-            if (row.expires_at <= now)
+            if (row.expires_at <= now || collected)
                 expired.push_back(std::move(row));
         if (expired.empty())
             return;

@@ -16,6 +16,7 @@
 // exactly as it was.
 
 #include "musehub/algo/chains.hpp"
+#include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/algo/verify.hpp"
 #include "musehub/hub_options.hpp"
@@ -818,6 +819,7 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                                        repo, branch);
         }
     });
+    schedule_repack(hub, repo); // the new container, and whatever it makes worth merging
     r.times = std::move(times);
     return r;
 }
@@ -885,9 +887,6 @@ PushResult push_pack(H& hub, const std::string& repo, const Pack& pack, BytesVie
             auto stored = store_objects(hub, repo, pack, container, format, times, existing);
             auto r = write_history(hub, repo, pack, branch, force, std::move(plan), times);
             r.stored = stored;
-            if (!stored.container.empty())
-                hub.queue().enqueue(JobSpec{"consolidate:" + repo + ":" + stored.container,
-                                            JobKind::consolidate, repo, 5, hub.now()});
             return r;
         } catch (const detail::GcRaced&) {
             if (attempt >= 8)

@@ -3,10 +3,10 @@
 // the failure (the queue retries with backoff up to the job's attempts, then keeps the error).
 // Any number of workers, in any number of processes, may share one queue.
 
-#include "musehub/algo/consolidate.hpp"
 #include "musehub/algo/fetch.hpp"
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
+#include "musehub/algo/repack.hpp"
 
 #include <atomic>
 #include <thread>
@@ -37,8 +37,8 @@ void run_job(H& hub, const Job& job) {
             fail(errc::io, "gc of '" + job.payload + "' finished with errors: " + r.errors.front());
         return;
     }
-    case JobKind::consolidate:
-        consolidate(hub, job.payload);
+    case JobKind::repack:
+        repack(hub, job.payload);
         return;
     case JobKind::fetch_prebuild: {
         auto nl = job.payload.find('\n');

@@ -12,7 +12,7 @@
 
 namespace musehub {
 
-enum class JobKind : std::uint8_t { index, gc, consolidate, fetch_prebuild };
+enum class JobKind : std::uint8_t { index, gc, repack, fetch_prebuild };
 enum class JobState : std::uint8_t { queued, running, done, failed };
 
 constexpr std::string_view to_string(JobKind k) noexcept {
@@ -21,8 +21,8 @@ constexpr std::string_view to_string(JobKind k) noexcept {
         return "index";
     case JobKind::gc:
         return "gc";
-    case JobKind::consolidate:
-        return "consolidate";
+    case JobKind::repack:
+        return "repack";
     case JobKind::fetch_prebuild:
         return "fetch-prebuild";
     }

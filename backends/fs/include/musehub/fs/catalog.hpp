@@ -450,9 +450,21 @@ private:
     std::invoke_result_t<Fn&, Tx&> read(Fn&& fn) const {
         return run(sqlite::Transaction::read, fn);
     }
+    // A write, then (outside it) the compaction a large delete calls for.
     template <class Fn>
     std::invoke_result_t<Fn&, Tx&> write(Fn&& fn) {
-        return run(sqlite::Transaction::write, fn);
+        if constexpr (std::is_void_v<std::invoke_result_t<Fn&, Tx&>>) {
+            run(sqlite::Transaction::write, fn);
+            compact();
+        } else {
+            auto result = run(sqlite::Transaction::write, fn);
+            compact();
+            return result;
+        }
+    }
+    void compact() {
+        std::lock_guard lock(mutex_);
+        db_.compact_if_sparse();
     }
     template <class Fn>
     std::invoke_result_t<Fn&, Tx&> run(sqlite::Transaction::Mode mode, Fn& fn) const {

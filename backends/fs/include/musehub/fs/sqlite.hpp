@@ -231,7 +231,11 @@ public:
             // a transaction that returned is durable across power loss (NORMAL would only be
             // safe against process crashes); the hub acknowledges pushes on commit, so durable
             // mode pays for FULL.
+            // Before the first table exists (a no-op on a file that has tables): pages freed
+            // by deletes can be handed back to the file system (compact_if_sparse).
+            exec("PRAGMA auto_vacuum = INCREMENTAL");
             set_wal();
+            incremental_ = pragma_int("auto_vacuum") == 2;
             exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
             exec("PRAGMA foreign_keys = ON");
         } catch (...) {
@@ -308,6 +312,23 @@ public:
     }
     bool in_transaction() const noexcept { return !sqlite3_get_autocommit(db_); }
 
+    // After a write that left many free pages (a GC's deletes): gives them back to the file
+    // system and truncates the write-ahead log, so bytes on disk after collecting are those of
+    // the live rows. Outside any transaction; best effort: a checkpoint that readers block
+    // (SQLITE_BUSY) is left to SQLite's automatic ones.
+    void compact_if_sparse() {
+        if (!incremental_ || in_transaction())
+            return;
+        auto free_pages = pragma_int("freelist_count");
+        if (free_pages < min_free_pages || free_pages * 8 < pragma_int("page_count"))
+            return;
+        exec("PRAGMA incremental_vacuum");
+        int rc =
+            sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            fail_db(db_, "wal_checkpoint(TRUNCATE)");
+    }
+
 private:
     // Switching a fresh file to WAL needs an exclusive lock, and SQLite reports SQLITE_BUSY
     // without calling the busy handler when another process holds one (two processes opening
@@ -334,12 +355,14 @@ private:
     }
 
     static constexpr std::chrono::milliseconds max_pause{50};
+    static constexpr std::int64_t min_free_pages = 16; // 64 KiB of 4 KiB pages
     struct Cached {
         sqlite3_stmt* stmt;
         bool busy;
     };
     sqlite3* db_ = nullptr;
     std::chrono::milliseconds busy_timeout_;
+    bool incremental_ = false; // auto_vacuum = INCREMENTAL (files made before it have none)
     std::unordered_map<std::string, Cached> cache_;
 };
 
