@@ -382,7 +382,7 @@ inline std::pair<CommitId, std::string> bringer(const Pack& pack, const ObjectId
     return {pack.commits.empty() ? CommitId{} : pack.commits.front().commit_id, "?"};
 }
 
-// Sends `objects` through /push/objects, each request within the hub's limit: at most 400
+// Sends `batch` through /push/objects, each request within the hub's limit: at most 400
 // objects (as the Muse client sends) and 32 MiB; a batch the hub refuses as too large is
 // split in two and sent again, and one object that alone is too large is an error naming the
 // commit that brings it.
@@ -451,7 +451,6 @@ std::uint64_t send_v1_chunk(H& local, V1Remote& remote, const BranchPush& push,
     const auto body = local.wire().encode_push(PushRequest{pack, push.branch, force, {}});
     if (body.size() > limits.max_bytes)
         throw TooLarge(body.size(), limits.max_bytes, "the push is over the hub's limit");
-    report.objects += objects.size();
     const auto missing = ask_missing(remote, objects, limits);
     const std::unordered_set<ObjectId> wanted(missing.begin(), missing.end());
     const std::uint64_t per_batch = std::min<std::uint64_t>(32u << 20, limits.max_bytes);
@@ -471,6 +470,7 @@ std::uint64_t send_v1_chunk(H& local, V1Remote& remote, const BranchPush& push,
     if (!batch.empty())
         upload_objects(local.wire(), remote, pack, std::move(batch), limits, report);
     remote.push(body);
+    report.objects += objects.size();
     report.bytes_sent += body.size();
     return body.size();
 }
