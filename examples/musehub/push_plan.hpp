@@ -19,7 +19,6 @@
 // and retried; one step that alone is too large cannot be split and is an error that names the
 // commit, its size, the limit and what to do about it.
 
-#include <musehub/algo/common.hpp>
 #include <musehub/core/dag.hpp>
 #include <musehub/core/error.hpp>
 
@@ -27,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>

@@ -237,9 +237,10 @@ inline int serve(const ServeConfig& cfg) {
             server.stop();
         });
 
+        // The hub directory as the backends opened it (absolute: see with_backends).
+        const auto data = std::filesystem::absolute(cfg.backends.data).lexically_normal();
         std::printf("musehub: listening on http://%s:%d (data: %s)\n", cfg.bind.c_str(), port,
-                    cfg.backends.store.empty() ? cfg.backends.data.c_str()
-                                               : cfg.backends.store.c_str());
+                    cfg.backends.store.empty() ? data.c_str() : cfg.backends.store.c_str());
         std::fflush(stdout);
         const bool ok = server.listen_after_bind();
         stop = true;
