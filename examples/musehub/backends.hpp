@@ -65,9 +65,13 @@ decltype(auto) with_catalog(const BackendConfig& cfg, auto& store, F&& run) {
     return run(store, catalog, queue);
 }
 
-// Opens the backends `cfg` names and returns run(store, catalog, queue).
+// Opens the backends `cfg` names and returns run(store, catalog, queue). The hub directory is
+// made absolute first: the backends keep the path they are given, and a relative one would
+// name another directory for any code that changes the working directory while they are open.
 template <class F>
-decltype(auto) with_backends(const BackendConfig& cfg, F&& run) {
+decltype(auto) with_backends(const BackendConfig& given, F&& run) {
+    BackendConfig cfg = given;
+    cfg.data = std::filesystem::absolute(given.data).lexically_normal();
     if (cfg.store.empty()) {
         fs::ObjectStore store(cfg.data / "objects", fs::ObjectStore::Options{cfg.durable});
         return with_catalog(cfg, store, run);

@@ -1,26 +1,35 @@
 #pragma once
 // `musehub push / clone / pull`: a client of a hub over HTTP, speaking wire v1 (what the Muse
-// client speaks, so it works against any v1 hub). Its local side is a hub too — the embedded
-// default in a directory — so the library's own pack builder makes what it sends: a push is
-// the local hub's fetch of what the remote lacks, split the way the Muse client splits it
-// (objects through /push/objects in batches, then the bundle without them through /push).
-// A clone stores the remote's bundle in DIR/.musehub and writes the branch head's files into
-// DIR; a pull fetches what the remote has beyond the local commits and updates the files.
+// client speaks, so it works against any v1 hub) or v2. Its local side is a hub too — the
+// embedded default in a directory — so the library's own pack builder makes what it sends: a
+// push is the local hub's fetch of what the remote lacks, in as many pushes as the hub's
+// limits need (push_plan.hpp), each split the way the Muse client splits it over v1 (objects
+// through /push/objects in batches, then the bundle without them through /push) or one pack
+// over v2. A clone stores the remote's bundle in DIR/.musehub and writes the branch head's
+// files into DIR; a pull fetches what the remote has beyond the local commits and updates the
+// files. Every refusal becomes an error saying what happened and what to do.
 
 #include "progress.hpp"
+#include "push_plan.hpp"
 
 #include <musehub/hub.hpp>
 #include <musehub/wire/v1.hpp>
+#include <musehub/wire/v2.hpp>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 namespace musehub::tool {
 
@@ -41,8 +50,49 @@ struct RemoteUrl {
     std::string text() const { return "http://" + host + ":" + std::to_string(port) + "/" + repo; }
 };
 
+// The header in which `musehub serve` names its largest request body (--max-body), on every
+// answer: a client splits its pushes to fit before sending anything.
+inline constexpr const char* max_body_header = "X-Musehub-Max-Body";
+
+// What a refused request means and what to do about it, per HTTP status: a hub's JSON
+// `detail` says what it refused, not what the person at the client should do next.
+inline std::string explain_status(int status, const std::string& detail, bool has_token) {
+    const std::string said = detail.empty() ? "(the hub gave no reason)" : detail;
+    switch (status) {
+    case 401:
+        return said + ". " +
+               (has_token ? "The --token given is not one this hub accepts: use one from the "
+                            "server's --tokens file"
+                          : "To write to this hub, pass --token TOKEN (a line of the server's "
+                            "--tokens file)");
+    case 403:
+        return said + ". The token is not allowed to do this here: ask the hub's operator";
+    case 404:
+        return said + ". Check the URL (http://HOST:PORT/<owner>/<slug>): the repo or commit is "
+                      "not on that hub, or it runs with --no-create-on-push and the repo must "
+                      "be created there first";
+    case 409:
+        return said + ". The hub's branch has moved on or diverged from what is pushed: pull "
+                      "and merge first, or push with --force to overwrite it";
+    case 413:
+        return said + ". The request is larger than the hub takes: push splits its pushes to "
+                      "fit; one commit that alone is larger needs the server's --max-body "
+                      "raised";
+    case 501:
+        return said + ". The hub does not support this (see docs/server.md)";
+    default:
+        if (status >= 500)
+            return said + ". The hub failed while handling it: see the server's log (its "
+                          "stderr), then retry; run `musehub fsck` on the hub if it persists";
+        return said + ". The hub refused the request as invalid: check that client and hub "
+                      "speak the same wire (--wire v1|v2) and are the same version";
+    }
+}
+
 // One remote repo over HTTP: each call one request; a refusal becomes an error that says what
-// the hub said (its JSON `detail`), typed by status.
+// the hub said (its JSON `detail`) and what to do, typed by status. A body the hub refuses as
+// too large (413, or the connection closed while it went out) is TooLarge, which a push
+// answers by splitting (push_plan.hpp).
 class HttpRemote {
 public:
     HttpRemote(RemoteUrl url, std::string token)
@@ -51,6 +101,8 @@ public:
         http_.set_write_timeout(600, 0);
     }
     const RemoteUrl& url() const { return url_; }
+    // The largest body the hub said it takes (X-Musehub-Max-Body), once it has answered.
+    std::optional<std::uint64_t> max_body() const { return max_body_; }
 
 protected:
     template <class Id>
@@ -71,7 +123,7 @@ protected:
         return nlohmann::json::from_msgpack(body.begin(), body.end());
     }
 
-    // `path` below the repo: "refs", "v2:fetch" is /v2/<repo>/fetch.
+    // `endpoint` below the repo: "refs"; with v2, below /v2/<repo>/.
     std::string call(const std::string& method, const std::string& endpoint, std::string_view body,
                      bool v2 = false, std::string* content_type = nullptr) {
         const auto path = (v2 ? "/v2/" : "/") + url_.repo + "/" + endpoint;
@@ -82,29 +134,61 @@ protected:
                      ? http_.Get(path, headers)
                      : http_.Post(path, headers, body.data(), body.size(), "application/x-msgpack");
         if (!r)
-            throw std::runtime_error("cannot reach " + url_.text() + " (" + endpoint +
-                                     "): " + httplib::to_string(r.error()) +
-                                     "; is `musehub serve` running there?");
-        if (r->status != 200) {
-            std::string detail = r->body;
-            try {
-                detail = nlohmann::json::parse(r->body).at("detail").get<std::string>();
-            } catch (const std::exception&) {
-            }
-            throw error(r->status == 409   ? errc::non_fast_forward
-                        : r->status == 404 ? errc::not_found
-                                           : errc::invalid_argument,
-                        endpoint + " answered " + std::to_string(r->status) + ": " + detail);
-        }
+            throw_transport(r.error(), method + " " + endpoint, body.size());
+        if (auto limit = r->get_header_value(max_body_header); !limit.empty())
+            max_body_ = std::strtoull(limit.c_str(), nullptr, 10);
+        if (r->status != 200)
+            throw_status(r->status, r->body, method + " " + endpoint, body.size());
         if (content_type)
             *content_type = r->get_header_value("Content-Type");
         return std::move(r->body);
     }
 
 private:
+    // A request that got no answer: the hub is not there, or it (or something between) closed
+    // the connection; a body being sent when that happened may have been over a limit.
+    [[noreturn]] void throw_transport(httplib::Error e, const std::string& what,
+                                      std::size_t sent) const {
+        const auto where = url_.host + ":" + std::to_string(url_.port);
+        if (e == httplib::Error::Connection || e == httplib::Error::ConnectionTimeout)
+            throw error(errc::io, "cannot connect to " + where + " (" + what + ": " +
+                                      (e == httplib::Error::Connection ? "refused or unreachable"
+                                                                       : "timed out") +
+                                      "): is `musehub serve` running there, and is the URL "
+                                      "right?");
+        const auto happened = "the hub at " + where + " closed the connection during " + what +
+                              (sent ? " (a body of " + std::to_string(sent) + " bytes)" : "") +
+                              " without answering (" + httplib::to_string(e) + ")";
+        const std::string why = ": it stopped or timed out (see its log), or it or a proxy in "
+                                "front of it takes smaller request bodies";
+        if (sent > 0 && (e == httplib::Error::Write || e == httplib::Error::Read))
+            throw TooLarge(sent, max_body_, happened + why, happened);
+        throw error(errc::io, happened + why);
+    }
+
+    [[noreturn]] void throw_status(int status, const std::string& body, const std::string& what,
+                                   std::size_t sent) const {
+        std::string detail = body;
+        try {
+            detail = nlohmann::json::parse(body).at("detail").get<std::string>();
+        } catch (const std::exception&) {
+        }
+        const auto message = url_.text() + ": " + what + " answered " + std::to_string(status) +
+                             ": " + explain_status(status, detail, !token_.empty());
+        if (status == 413)
+            throw TooLarge(sent, max_body_, message, detail);
+        throw error(status == 409   ? errc::non_fast_forward
+                    : status == 404 ? errc::not_found
+                    : status == 501 ? errc::unsupported
+                    : status >= 500 ? errc::io
+                                    : errc::invalid_argument,
+                    message);
+    }
+
     RemoteUrl url_;
     httplib::Client http_;
     std::string token_;
+    std::optional<std::uint64_t> max_body_;
 };
 
 // The Muse client's endpoints (wire v1).
@@ -204,106 +288,251 @@ public:
 
 // What a push sent.
 struct PushReport {
-    std::size_t commits = 0, objects = 0, objects_sent = 0;
+    std::size_t commits = 0, objects = 0, objects_sent = 0, pushes = 0;
     std::uint64_t bytes_sent = 0;
     bool up_to_date = false;
     CommitId head;
 };
 
-// What a push of `branch` sends: the local hub's fetch of its head, with the remote's heads it
-// knows as haves (so the pack holds just what the remote lacks); nullopt when the remote's
-// branch is already there (report.up_to_date).
-template <class H>
-std::optional<FetchRequest>
-what_to_send(H& local, const std::string& repo, const std::string& branch,
-             const std::map<std::string, CommitId>& remote_heads, PushReport& report) {
+// How a branch is pushed: --force, and the budget of one push (--max-commits-per-push,
+// --max-push-bytes; the hub's own limit lowers the latter).
+struct PushOptions {
+    bool force = false;
+    ChunkLimits limits;
+};
+
+// Limits for decoding what the local hub itself made for a push: its own data, so only as
+// bounded as the chunk (a hub's defaults, made for untrusted input, refuse a large history).
+inline Limits local_limits() {
+    Limits l;
+    l.max_commits = l.max_snapshots = l.max_objects = l.max_tags = l.max_elements =
+        std::numeric_limits<std::size_t>::max();
+    l.max_object_bytes = l.max_pack_bytes = std::numeric_limits<std::uint64_t>::max();
+    l.max_manifest_entries = l.max_record_bytes = std::numeric_limits<std::size_t>::max();
+    return l;
+}
+
+// One branch being pushed: what the hub has (the remote heads the local repo knows), and the
+// rest of the branch's history as steps.
+struct BranchPush {
+    std::string repo, branch;
+    CommitId head;
+    std::vector<CommitId> remote_has;
+    PushPlan plan;
+
+    // The local fetch that makes steps [from, from + count): their last step's ancestors that
+    // neither the hub nor an earlier chunk has. Count 0: the head itself (the hub has it).
+    FetchRequest chunk(std::size_t from, std::size_t count) const {
+        FetchRequest req{{count ? plan.steps[from + count - 1].tip : head}, remote_has};
+        if (from > 0)
+            req.have.push_back(plan.steps[from - 1].tip);
+        return req;
+    }
+};
+
+// Pushes `branch` of the local hub's `repo` in as many pushes as the budget needs:
+// send(push, request, force, limits, report) sends one chunk (request: the local fetch that
+// makes it) and returns its body's size. Only the first push may force: the later ones
+// fast-forward from it.
+template <class H, class Remote, class Send>
+PushReport push_branch(H& local, const std::string& repo, const std::string& branch,
+                       const PushOptions& options, Remote& remote, Send&& send) {
+    PushReport report;
+    const auto remote_heads = remote.heads();
     auto head = local.branch_head(repo, branch);
     if (!head)
         throw error(errc::not_found, "local repo '" + repo + "' has no branch '" + branch + "'");
     report.head = *head;
     if (auto at = remote_heads.find(branch); at != remote_heads.end() && at->second == *head) {
         report.up_to_date = true;
-        return std::nullopt;
+        return report;
     }
+    BranchPush push{repo, branch, *head, {}, {}};
     std::vector<CommitId> known;
     for (const auto& [name, h] : remote_heads)
         known.push_back(h);
-    return FetchRequest{{*head}, local.negotiate(repo, FetchRequest{{*head}, known}).ack};
+    push.remote_has = local.negotiate(repo, FetchRequest{{*head}, known}).ack;
+    push.plan = plan_push(*head, push.remote_has, algo::catalog_parents(local.catalog()));
+    ChunkLimits limits = options.limits;
+    if (remote.max_body())
+        limits.max_bytes = std::min<std::uint64_t>(limits.max_bytes, *remote.max_body());
+    Progress progress("push " + branch, push.plan.commits, "commits");
+    const auto sent = push_in_chunks(
+        push.plan, limits,
+        [&](std::size_t from, std::size_t count) {
+            return send(push, push.chunk(from, count), options.force && from == 0, limits, report);
+        },
+        [&](std::size_t commits) { progress.add(commits); });
+    report.commits = push.plan.commits;
+    report.pushes = sent.pushes;
+    return report;
 }
 
-// Pushes `branch` of the local hub's `repo` to the remote (objects the remote lacks, in
-// requests of at most 400 objects and 32 MiB, as the Muse client sends them; then the bundle).
-template <class H>
-PushReport push_v1(H& local, const std::string& repo, const std::string& branch, bool force,
-                   V1Remote& remote) {
-    static_assert(std::is_same_v<typename H::wire_type, wire::v1>);
-    PushReport report;
-    auto request = what_to_send(local, repo, branch, remote.heads(), report);
-    if (!request)
-        return report;
-    auto bytes = local.fetch(repo, *request).bytes;
-    auto pack = local.wire().decode_pack(bytes, local.options().limits);
-    report.commits = pack.commits.size();
-    report.objects = pack.objects.size();
+// The commit of `pack` that brings object `id` in (the oldest whose snapshot names it), and
+// the path it has there: what an error about that object names.
+inline std::pair<CommitId, std::string> bringer(const Pack& pack, const ObjectId& id) {
+    std::unordered_map<SnapshotId, const Snapshot*> snapshots;
+    for (const auto& s : pack.snapshots)
+        snapshots.emplace(s.snapshot_id, &s);
+    for (const auto* c : topological_order(std::span<const Commit>(pack.commits)))
+        if (auto s = snapshots.find(c->snapshot_id); s != snapshots.end())
+            for (const auto& e : s->second->manifest)
+                if (e.object == id)
+                    return {c->commit_id, e.path};
+    return {pack.commits.empty() ? CommitId{} : pack.commits.front().commit_id, "?"};
+}
 
-    std::vector<ObjectId> ids;
-    for (const auto& o : pack.objects)
-        ids.push_back(o.id);
-    auto missing = remote.missing(ids);
-    std::unordered_set<ObjectId> wanted(missing.begin(), missing.end());
-    std::uint64_t to_send = 0;
-    for (const auto& o : pack.objects)
-        if (wanted.count(o.id))
-            to_send += o.stored.size();
-    Progress progress("push " + branch, to_send, "B");
-    Pack batch;
-    std::uint64_t batch_bytes = 0;
-    auto flush = [&] {
-        if (batch.objects.empty())
+// Sends `batch` through /push/objects, each request within the hub's limit: at most 400
+// objects (as the Muse client sends) and 32 MiB; a batch the hub refuses as too large is
+// split in two and sent again, and one object that alone is too large is an error naming the
+// commit that brings it.
+template <class W>
+void upload_objects(const W& wire, V1Remote& remote, const Pack& records,
+                    std::vector<PackObject> batch, ChunkLimits& limits, PushReport& report) {
+    Pack bundle;
+    bundle.objects = std::move(batch);
+    const auto body = wire.encode_pack(bundle);
+    std::optional<TooLarge> refused;
+    if (body.size() > limits.max_bytes)
+        refused.emplace(body.size(), limits.max_bytes, "over the limit");
+    else
+        try {
+            remote.upload(body);
+            report.objects_sent += bundle.objects.size();
+            report.bytes_sent += body.size();
             return;
-        auto body = local.wire().encode_pack(batch);
-        remote.upload(body);
-        report.objects_sent += batch.objects.size();
-        report.bytes_sent += body.size();
-        progress.add(batch_bytes);
-        batch.objects.clear();
-        batch_bytes = 0;
-    };
-    for (const auto& o : pack.objects) {
+        } catch (const TooLarge& e) {
+            learn_limit(limits, e);
+            refused.emplace(e);
+        }
+    if (bundle.objects.size() == 1) {
+        const auto& o = bundle.objects.front();
+        auto [commit, path] = bringer(records, o.id);
+        throw oversized_commit(
+            commit, 1, "the upload of its object " + o.id.hex() + " ('" + path + "')", *refused);
+    }
+    const auto half = static_cast<std::ptrdiff_t>(bundle.objects.size() / 2);
+    upload_objects(wire, remote, records, {bundle.objects.begin(), bundle.objects.begin() + half},
+                   limits, report);
+    upload_objects(wire, remote, records, {bundle.objects.begin() + half, bundle.objects.end()},
+                   limits, report);
+}
+
+// The objects of `objects` the hub lacks, asked in requests within its body limit (and the
+// reference server's 50,000 ids).
+inline std::vector<ObjectId> ask_missing(V1Remote& remote, const std::vector<PackObject>& objects,
+                                         const ChunkLimits& limits) {
+    const auto per_request = std::clamp<std::uint64_t>(limits.max_bytes / 70, 1, 50'000);
+    std::vector<ObjectId> missing, ids;
+    for (std::size_t at = 0; at < objects.size(); at += ids.size()) {
+        ids.clear();
+        for (auto i = at; i < objects.size() && ids.size() < per_request; ++i)
+            ids.push_back(objects[i].id);
+        auto got = remote.missing(ids);
+        missing.insert(missing.end(), got.begin(), got.end());
+    }
+    return missing;
+}
+
+// One chunk over v1, as the Muse client pushes: the objects the hub lacks through
+// /push/objects, then the bundle of commits and snapshots through /push. The bundle names the
+// chunk's tip in branch_heads: the hub takes the head from there, and without it a push of
+// nothing new (a branch forced back onto a commit the hub has) names no head at all.
+template <class H>
+std::uint64_t send_v1_chunk(H& local, V1Remote& remote, const BranchPush& push,
+                            const FetchRequest& request, bool force, ChunkLimits& limits,
+                            PushReport& report) {
+    static_assert(std::is_same_v<typename H::wire_type, wire::v1>);
+    const auto bytes = local.fetch(push.repo, request).bytes; // the objects view into it
+    auto pack = local.wire().decode_pack(bytes, local_limits());
+    auto objects = std::move(pack.objects);
+    pack.objects.clear();
+    pack.branch_heads = {{push.branch, request.want.front()}};
+    const auto body = local.wire().encode_push(PushRequest{pack, push.branch, force, {}});
+    if (body.size() > limits.max_bytes)
+        throw TooLarge(body.size(), limits.max_bytes, "the push is over the hub's limit");
+    const auto missing = ask_missing(remote, objects, limits);
+    const std::unordered_set<ObjectId> wanted(missing.begin(), missing.end());
+    const std::uint64_t per_batch = std::min<std::uint64_t>(32u << 20, limits.max_bytes);
+    std::vector<PackObject> batch;
+    std::uint64_t batch_bytes = 0;
+    for (const auto& o : objects) {
         if (!wanted.count(o.id))
             continue;
-        if (batch.objects.size() == 400 || batch_bytes + o.stored.size() > (32u << 20))
-            flush();
-        batch.objects.push_back(o);
-        batch_bytes += o.stored.size();
+        const auto size = o.stored.size() + 96; // + its id and msgpack framing
+        if (!batch.empty() && (batch.size() == 400 || batch_bytes + size > per_batch)) {
+            upload_objects(local.wire(), remote, pack, std::exchange(batch, {}), limits, report);
+            batch_bytes = 0;
+        }
+        batch.push_back(o);
+        batch_bytes += size;
     }
-    flush();
-    pack.objects.clear();
-    pack.branch_heads.clear(); // the Muse client never sends them: the hub takes the branch's
-    auto body = local.wire().encode_push(PushRequest{std::move(pack), branch, force, {}});
-    report.bytes_sent += body.size();
+    if (!batch.empty())
+        upload_objects(local.wire(), remote, pack, std::move(batch), limits, report);
     remote.push(body);
-    return report;
+    report.objects += objects.size();
+    report.bytes_sent += body.size();
+    return body.size();
 }
 
-// Pushes `branch` of the local hub's `repo` as one v2 pack: what the remote lacks, made by the
-// local hub's own fetch, in one request (the hub verifies it whole before anything moves).
+// The pack `bytes` (a local fetch) again, naming only `branch` at `tip` in its branch heads:
+// a local fetch names every local branch at its local head, which a chunk's push must not
+// claim. Records and objects are carried over as they are (objects stay compressed, deltas
+// stay deltas).
+inline Bytes with_head(const wire::v2& wire, BytesView bytes, const std::string& branch,
+                       const CommitId& tip) {
+    const auto pack = wire.decode_pack(bytes, local_limits());
+    auto w = wire.pack_writer();
+    for (const auto& c : pack.commits)
+        w.add(c);
+    for (const auto& s : pack.snapshots)
+        w.add(s);
+    for (const auto& t : pack.tags)
+        w.add(t);
+    w.set_branch_heads({{branch, tip}});
+    std::uint64_t stored = 0;
+    for (const auto& o : pack.objects)
+        stored += o.stored.size();
+    w.objects(pack.objects.size(), stored);
+    for (const auto& o : pack.objects)
+        w.add(o);
+    return std::move(w).finish();
+}
+
+// One chunk over v2: the local hub's fetch of it, as one pack in one /v2/…/push (the hub
+// verifies it whole before anything moves).
 template <class H>
-PushReport push_v2(H& local, const std::string& repo, const std::string& branch, bool force,
-                   V2Remote& remote) {
+std::uint64_t send_v2_chunk(H& local, V2Remote& remote, const BranchPush& push,
+                            const FetchRequest& request, bool force, ChunkLimits& limits,
+                            PushReport& report) {
     static_assert(std::is_same_v<typename H::wire_type, wire::v2>);
-    PushReport report;
-    auto request = what_to_send(local, repo, branch, remote.heads(), report);
-    if (!request)
-        return report;
-    auto fetched = local.fetch(repo, *request);
-    report.commits = fetched.commits;
-    report.objects = report.objects_sent = fetched.objects;
-    // {branch, force, pack}: the pack as fetched, wrapped without decoding it.
-    auto body = local.wire().encode_push(branch, force, fetched.bytes);
-    report.bytes_sent = body.size();
+    auto fetched = local.fetch(push.repo, request);
+    if (fetched.bytes.size() > limits.max_bytes) // (naming one head changes it by a few bytes)
+        throw TooLarge(fetched.bytes.size(), limits.max_bytes, "the push is over the hub's limit");
+    const auto pack = with_head(local.wire(), fetched.bytes, push.branch, request.want.front());
+    fetched.bytes = {};
+    const auto body = local.wire().encode_push(push.branch, force, pack);
+    if (body.size() > limits.max_bytes)
+        throw TooLarge(body.size(), limits.max_bytes, "the push is over the hub's limit");
     remote.push(body);
-    return report;
+    report.objects += fetched.objects;
+    report.objects_sent += fetched.objects;
+    report.bytes_sent += body.size();
+    return body.size();
+}
+
+template <class H>
+PushReport push_v1(H& local, const std::string& repo, const std::string& branch,
+                   const PushOptions& options, V1Remote& remote) {
+    return push_branch(local, repo, branch, options, remote,
+                       [&](auto&&... a) { return send_v1_chunk(local, remote, a...); });
+}
+
+template <class H>
+PushReport push_v2(H& local, const std::string& repo, const std::string& branch,
+                   const PushOptions& options, V2Remote& remote) {
+    return push_branch(local, repo, branch, options, remote,
+                       [&](auto&&... a) { return send_v2_chunk(local, remote, a...); });
 }
 
 // Writes the files of `commit` into `dir`; with `previous` (what dir holds now), only those that

@@ -9,7 +9,8 @@
 //   musehub stats               what the hub holds
 //   musehub jobs list|retry     the job queue; failed jobs run again
 //   musehub import-git GITDIR --repo NAME   a git history as Muse commits in the local hub
-//   musehub push URL --repo NAME [--branch B…] [--force]   local hub -> hub at URL (wire v1)
+//   musehub push URL --repo NAME [--branch B…] [--force]   local hub -> hub at URL (wire v1),
+//                                           split into pushes the hub takes (push_plan.hpp)
 //   musehub clone URL DIR [--branch B]      files of a branch head into DIR
 //   musehub pull [DIR]                      what the remote has since, files updated
 //
@@ -28,6 +29,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -75,6 +77,9 @@ void print(bool as_json, const json& j, const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // A peer that closes its connection must become an error on the write (EPIPE) that the
+    // command reports, not a SIGPIPE that ends the process without a word.
+    std::signal(SIGPIPE, SIG_IGN);
     return_large_buffers_to_os();
     CLI::App app{"musehub: a hub for Muse repositories"};
     app.require_subcommand(1);
@@ -154,13 +159,21 @@ int main(int argc, char** argv) {
     import_git->add_option("--branch", branches, "branches to import (default: every branch)");
 
     std::string url, token;
-    bool force = false;
+    tool::PushOptions push_options;
     auto* push = app.add_subcommand("push", "push branches of a local hub repo to a hub");
     add_backend_options(*push, backends);
     push->add_option("url", url, "http://HOST:PORT/<owner>/<slug>")->required();
     push->add_option("--repo", repo_name, "the local repo (owner/slug)")->required();
     push->add_option("--branch", branches, "branches to push (default: every branch)");
-    push->add_flag("--force", force, "overwrite remote branches that diverged");
+    push->add_flag("--force", push_options.force, "overwrite remote branches that diverged");
+    push->add_option("--max-commits-per-push", push_options.limits.max_commits,
+                     "split a longer history into pushes of at most this many commits")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    push->add_option("--max-push-bytes", push_options.limits.max_bytes,
+                     "largest request body to send (the hub's X-Musehub-Max-Body lowers it)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     push->add_option("--token", token, "bearer token, for a hub that requires one");
     std::string wire_name = "v1";
     push->add_option("--wire", wire_name,
@@ -350,20 +363,22 @@ int main(int argc, char** argv) {
                     for (const auto& b : names) {
                         tool::PushReport r;
                         if constexpr (std::is_same_v<W, wire::v1>)
-                            r = tool::push_v1(local, repo_name, b, force, remote);
+                            r = tool::push_v1(local, repo_name, b, push_options, remote);
                         else
-                            r = tool::push_v2(local, repo_name, b, force, remote);
+                            r = tool::push_v2(local, repo_name, b, push_options, remote);
                         out.push_back({{"branch", b},
                                        {"head", r.head.hex()},
                                        {"up_to_date", r.up_to_date},
                                        {"commits", r.commits},
+                                       {"pushes", r.pushes},
                                        {"objects_sent", r.objects_sent},
                                        {"bytes_sent", r.bytes_sent}});
                         if (!as_json)
                             std::printf("%s: %s\n", b.c_str(),
                                         r.up_to_date
                                             ? "up to date"
-                                            : (std::to_string(r.commits) + " commits, " +
+                                            : (std::to_string(r.commits) + " commits in " +
+                                               std::to_string(r.pushes) + " push(es), " +
                                                std::to_string(r.objects_sent) + " objects sent (" +
                                                std::to_string(r.bytes_sent) + " bytes, wire " +
                                                std::string(W::name) + ")")
@@ -482,7 +497,16 @@ int main(int argc, char** argv) {
                 return 0;
             });
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "musehub: %s\n", e.what());
+        // Never a silent failure: a message that is empty still says that something failed.
+        const std::string what = e.what();
+        std::fprintf(stderr, "musehub: %s\n",
+                     what.empty() ? "failed with an error that carries no message (a bug: "
+                                    "please report it with the command that was run)"
+                                  : what.c_str());
+        return 1;
+    } catch (...) {
+        std::fprintf(stderr, "musehub: failed with an unknown exception (a bug: please report "
+                             "it with the command that was run)\n");
         return 1;
     }
     return 0;

@@ -7,7 +7,8 @@
 //   - loopback by default (`--bind` to open it up), `--port 0` for any free port (the port
 //     is printed on the first line of stdout: "musehub: listening on http://ADDR:PORT");
 //   - request bodies bounded before they are read: a Content-Length over `--max-body` is
-//     answered 413 from the headers alone (and the connection closed);
+//     answered 413 from the headers alone (and the connection closed); every answer names
+//     the limit in `X-Musehub-Max-Body`, so a client splits its pushes to fit;
 //   - read and write timeouts; concurrent clients (httplib's pool; the backends are
 //     thread-safe);
 //   - optional bearer tokens (`--tokens FILE`, one per line): every request that writes
@@ -114,6 +115,9 @@ inline int serve(const ServeConfig& cfg) {
             started = std::chrono::steady_clock::now();
             streamed_out = 0;
             streamed_in = 0;
+            // On every answer, the 413 below included: a client sizes its pushes to fit
+            // before it sends one (examples/musehub/push_plan.hpp).
+            res.set_header("X-Musehub-Max-Body", std::to_string(cfg.max_body));
             auto refuse = [&](int status, const std::string& why) {
                 auto r = http::error_response(status, why);
                 res.status = r.status;
@@ -233,9 +237,10 @@ inline int serve(const ServeConfig& cfg) {
             server.stop();
         });
 
+        // The hub directory as the backends opened it (absolute: see with_backends).
+        const auto data = std::filesystem::absolute(cfg.backends.data).lexically_normal();
         std::printf("musehub: listening on http://%s:%d (data: %s)\n", cfg.bind.c_str(), port,
-                    cfg.backends.store.empty() ? cfg.backends.data.c_str()
-                                               : cfg.backends.store.c_str());
+                    cfg.backends.store.empty() ? data.c_str() : cfg.backends.store.c_str());
         std::fflush(stdout);
         const bool ok = server.listen_after_bind();
         stop = true;
