@@ -350,7 +350,10 @@ int main(int argc, char** argv) {
         if (*push)
             return tool::with_backends(backends, [&](auto& store, auto& catalog, auto& queue) {
                 auto run = [&]<class W, class Remote>(W wire) {
-                    Hub local{wire, store, catalog, queue, hub_options};
+                    // Each chunk's pack is built once: a kept copy would only fill the disk.
+                    HubOptions builds_once = hub_options;
+                    builds_once.fetch_cache_ttl = std::chrono::milliseconds(0);
+                    Hub local{wire, store, catalog, queue, builds_once};
                     Remote remote(tool::RemoteUrl::parse(url), token);
                     std::vector<std::string> names = branches;
                     if (names.empty())

@@ -416,6 +416,23 @@ TEMPLATE_LIST_TEST_CASE("FETCH scenarios", "[contract][fetch]", Setups) {
         CHECK(s.hub.fetch("r", FetchRequest{{tip}, {older}}).cache_hit);
         CHECK_FALSE(s.hub.fetch("r", FetchRequest{{tip}, {}}).cache_hit);
     }
+    SECTION("FETCH-9 a hub with a zero fetch_cache_ttl keeps nothing it fetches") {
+        auto o = TestType::options(s.clock);
+        o.fetch_cache_ttl = std::chrono::milliseconds(0);
+        typename TestType::Hub client_side{s.hub.wire(), s.backend.store(), s.backend.catalog(),
+                                           s.backend.queue(), o};
+        auto older = *c.commit_record(base).parent_commit_id;
+        const auto first = client_side.fetch("r", FetchRequest{{tip}, {older}});
+        const auto again = client_side.fetch("r", FetchRequest{{tip}, {older}});
+        CHECK_FALSE(again.cache_hit);
+        CHECK(again.bytes == first.bytes);
+        CHECK(first.stored.empty());
+        CHECK(s.backend.catalog().template scan<catalog::FetchCacheRow>(std::tuple{}).empty());
+        CHECK(s.backend.store().list("v1/fetch/").empty());
+        // The same hub with a ttl keeps it (so the checks above can fail).
+        s.hub.fetch("r", FetchRequest{{tip}, {older}});
+        CHECK(s.backend.store().list("v1/fetch/").size() == 1);
+    }
     SECTION("FETCH-5 repos are isolated: a repo serves only what it references") {
         Client other = small_history(2, "other");
         s.push("other", "main", other.pack(other.head()));

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -131,6 +132,11 @@ std::size_t commits_in_clone(const std::filesystem::path& clone) {
     return json::parse(out).at("commits").get<std::size_t>();
 }
 
+// Where the fs store of the hub in `data` keeps fetch answers it caches (keys "v1/fetch/…").
+std::filesystem::path fetch_cache_of(const std::filesystem::path& data) {
+    return data / "objects" / "objects" / "v1.d" / "fetch.d";
+}
+
 // N in "… commits in N push(es)", 0 if the output does not say.
 std::size_t pushes_said(const std::string& out) {
     std::smatch m;
@@ -138,13 +144,23 @@ std::size_t pushes_said(const std::string& out) {
     return std::regex_search(out, m, form) ? std::stoul(m[2]) : 0;
 }
 
-// Successful pushes of `repo` in the server's access log, either wire.
-std::size_t pushes_logged(const std::string& log, const std::string& repo) {
-    std::size_t n = 0;
-    for (const auto& path : {"POST /" + repo + "/push 200", "POST /v2/" + repo + "/push 200"})
-        for (auto at = log.find(path); at != std::string::npos; at = log.find(path, at + 1))
-            ++n;
-    return n;
+// Successful pushes of `repo` in the server's access log, either wire. The server writes a
+// line after its answer has gone out, so the last one may still be on its way when the client
+// has exited: wait (at most 10 s) for `expected` of them before counting.
+std::size_t pushes_logged(const e2e::ServerProcess& server, const std::string& repo,
+                          std::size_t expected) {
+    auto count = [&] {
+        const auto log = server.log();
+        std::size_t n = 0;
+        for (const auto& path : {"POST /" + repo + "/push 200", "POST /v2/" + repo + "/push 200"})
+            for (auto at = log.find(path); at != std::string::npos; at = log.find(path, at + 1))
+                ++n;
+        return n;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (count() < expected && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return count();
 }
 
 } // namespace
@@ -314,11 +330,15 @@ TEST_CASE("E2E-10 push --max-commits-per-push 3: a 10-commit history with a merg
         // Steps c1 c2 c3 | c4 | m (with s1 s2) | c5 c6 c7: the merge's three commits go
         // together (its side history is not on the first-parent chain), so four pushes.
         CHECK(out.find("10 commits in 4 push(es)") != std::string::npos);
-        CHECK(pushes_logged(server.log(), repo) == 4);
+        CHECK(pushes_logged(server, repo, 4) == 4);
         const auto at = dir.path() / wire;
         CHECK(clone_matches(h, url, wire, at, "main") == 2);
         CHECK(commits_in_clone(at / "clone") == 10);
         CHECK(read_file(at / "clone" / ".musehub" / "remote").find(head) != std::string::npos);
+        // The local hub kept none of the packs it built for the pushes (each is built once);
+        // the server kept the one it built for the clone (so the path checked is the right one).
+        CHECK_FALSE(std::filesystem::exists(fetch_cache_of(dir.path() / "local")));
+        CHECK(std::filesystem::exists(fetch_cache_of(dir.path() / "hub")));
         // Again: nothing left to send.
         auto [rc2, again] = h.push(url, {"--wire", wire, "--max-commits-per-push", "3"});
         CHECK(rc2 == 0);
@@ -349,7 +369,7 @@ TEST_CASE("E2E-11 a hub with a 64 KiB --max-body takes a larger history in sever
         INFO(out << "\nserver log:\n" << server.log());
         REQUIRE(rc == 0);
         CHECK(pushes_said(out) > 1);
-        CHECK(pushes_said(out) == pushes_logged(server.log(), repo));
+        CHECK(pushes_said(out) == pushes_logged(server, repo, pushes_said(out)));
         CHECK(server.log().find(" 413 ") == std::string::npos); // sized right the first time
         const auto at = dir.path() / wire;
         CHECK(clone_matches(h, url, wire, at, "main") == 168);
@@ -397,7 +417,7 @@ TEST_CASE("E2E-12 behind a proxy that takes 48 KiB bodies and names no limit, it
         REQUIRE(rc == 0);
         // The client knew no limit, so only refusals can have split the history.
         CHECK(pushes_said(out) > 1);
-        CHECK(pushes_said(out) == pushes_logged(server.log(), repo));
+        CHECK(pushes_said(out) == pushes_logged(server, repo, pushes_said(out)));
         CHECK(proxy.refused() > before);
         const auto url = "http://127.0.0.1:" + std::to_string(server.port()) + "/" + repo;
         CHECK(clone_matches(h, url, wire, dir.path() / wire, "main") == 168);

@@ -17,7 +17,9 @@
 //               are made: a clone holds a piece of output, the snapshot chain being written
 //               and one batch of sources, never its whole history or its whole answer
 //   keep     -> the built pack is written to the cache as it is sent (store/pending_put.hpp)
-//               and kept with an expiry; GC collects it afterwards
+//               and kept with an expiry; GC collects it afterwards. A hub whose
+//               fetch_cache_ttl is zero keeps nothing (a client building its own pushes from
+//               its local hub: each pack is asked for once, and a kept copy only fills its disk)
 //
 // Nothing reaches the sink until the answer is known to be complete in the catalog, so a
 // request that fails (unknown commit, missing row) fails before its first byte; only the
@@ -207,8 +209,10 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     auto now = hub.now();
     auto request = detail::request_key(H::wire_type::name, req.want, have, heads);
     Key<FetchCacheRow> cache_key{repo, request};
-    if (auto cached =
-            cat.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
+    const bool keep = opt.fetch_cache_ttl.count() > 0;
+    if (auto cached = keep ? cat.template find<FetchCacheRow>(
+                                 std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0]
+                           : std::nullopt;
         cached && cached->expires_at > now &&
         detail::send_stored(store, cached->container, sink, out)) {
         out.cache_hit = true;
@@ -233,9 +237,10 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     Sha256 hash;
     auto writer = wire::pack_writer(hub.wire(), [&](BytesView piece) {
         sink(piece);
-        if (!cache)
+        if (keep && !cache)
             cache.emplace(begin_put(store));
-        cache->write(piece);
+        if (cache)
+            cache->write(piece);
         hash.update(piece);
         out.size += piece.size();
     });
@@ -374,6 +379,8 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     out.pack = PackId{hash.finish()};
 
     // ---- keep it for the next identical request -------------------------------------------
+    if (!keep)
+        return out;
     auto key = fetch_cache_key(out.pack, now);
     if (!cache) // (every pack has a header, so a built one always began its put)
         cache.emplace(begin_put(store));
