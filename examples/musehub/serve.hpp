@@ -229,11 +229,17 @@ inline int serve(const ServeConfig& cfg) {
                 w.name = "serve-" + std::to_string(::getpid()) + "-" + std::to_string(i);
                 algo::run_worker(v2hub, stop, w);
             });
+        std::atomic<bool> listener_ended{false};
         std::thread signals([&] {
             int sig = 0;
             sigwait(&stop_signals, &sig);
             std::fprintf(stderr, "musehub serve: %s, finishing in-flight requests\n",
                          sig == SIGINT ? "SIGINT" : "SIGTERM");
+            // httplib's stop() does nothing before the listener runs: a signal that arrives
+            // between the port line and the accept loop (a script that starts and at once
+            // stops the server) would be lost, and the server would never exit.
+            while (!server.is_running() && !listener_ended)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
             server.stop();
         });
 
@@ -243,6 +249,7 @@ inline int serve(const ServeConfig& cfg) {
                     cfg.backends.store.empty() ? data.c_str() : cfg.backends.store.c_str());
         std::fflush(stdout);
         const bool ok = server.listen_after_bind();
+        listener_ended = true;
         stop = true;
         for (auto& w : workers)
             w.join();
