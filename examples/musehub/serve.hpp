@@ -17,7 +17,7 @@
 //     and out, duration;
 //   - SIGINT/SIGTERM: stop accepting, let in-flight requests finish (a push either completes
 //     or, if it was refused, left nothing), stop the workers, exit 0;
-//   - `--workers N` threads run queued jobs (index, GC, consolidation) in-process; 0 when
+//   - `--workers N` threads run queued jobs (index, GC, repack) in-process; 0 when
 //     separate `musehub worker` processes share the catalog.
 
 #include "backends.hpp"

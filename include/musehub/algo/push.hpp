@@ -256,7 +256,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
     const PackId pack_id{sha256(container)};
     for (int attempt = 0;; ++attempt) {
         // An uploaded pack retired since (an earlier run of this index job registered it and
-        // consolidation or GC has moved on) is never pointed at again: what it holds that the
+        // a repack or GC has moved on) is never pointed at again: what it holds that the
         // hub lacks now goes up under a fresh key, as a pack push's would.
         if (existing) {
             Key<TombstoneRow> tomb{*existing};
@@ -315,7 +315,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                     std::span<const ObjectId> batch(ids.data() + first, n);
                     fresh += cat.transact([&](auto& tx) {
                         detail::bump_epoch(tx, repo, "");
-                        // Consolidation may have emptied and retired our pack since the last
+                        // A repack may have emptied and retired our pack since the last
                         // batch: then upload what is still missing under a new key.
                         if (!key.empty() && !detail::container_live(tx, key))
                             throw detail::Retry{};
