@@ -249,17 +249,24 @@ int main(int argc, char** argv) {
                                        {"packs_rewritten", p.rewritten},
                                        {"bytes_rewritten", p.bytes_rewritten},
                                        {"repacked_bytes", p.bytes},
+                                       {"catalog_compacted", r.catalog_compacted},
                                        {"errors", r.errors}});
+                        auto& phases = out.back()["phase_seconds"]; // where the time went
+                        for (const auto& ph : r.times.phases())
+                            phases[ph.name] = ph.ms / 1e3;
+                        for (const auto& ph : p.times.phases())
+                            phases["repack " + ph.name] = ph.ms / 1e3;
                         if (!as_json)
                             std::printf("%s: %s%zu commits, %zu objects deleted; %zu packs "
                                         "rewritten (%llu bytes -> %llu); %zu packs retired; "
-                                        "%llu bytes purged%s\n",
+                                        "%llu bytes purged%s%s\n",
                                         repo.c_str(), r.skipped ? "skipped, " : "",
                                         r.commits_deleted, r.objects_deleted, p.rewritten,
                                         static_cast<unsigned long long>(p.bytes_rewritten),
                                         static_cast<unsigned long long>(p.bytes),
                                         r.containers_retired + p.retired,
                                         static_cast<unsigned long long>(r.bytes_purged),
+                                        r.catalog_compacted ? "; catalog rewritten" : "",
                                         r.errors.empty() ? "" : " (errors: will retry)");
                     } else {
                         auto r = hub.consolidate(repo);

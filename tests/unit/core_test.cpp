@@ -2,9 +2,11 @@
 // and hand-computed ones), manifests and paths, object encodings, and the commit DAG.
 #include "test_support.hpp"
 
+#include "musehub/catalog/stored_record.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
+#include "musehub/wire/v1.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -326,6 +328,38 @@ Commit commit(const std::string& msg, std::vector<CommitId> parents) {
     return c;
 }
 } // namespace
+
+TEST_CASE("stored records: compressed against the frozen dictionary, old rows still read",
+          "[unit][core][records]") {
+    using namespace musehub::catalog;
+    // Rows written with dictionary 1 must read forever: its bytes may never change.
+    CHECK(sha256(musehub::catalog::detail::record_dictionary_1()).hex().substr(0, 16) ==
+          "96503793bd840641");
+    auto msgpack = wire::v1{}.encode_record(commit("Initial commit", {}));
+    auto stored = compress_record(msgpack);
+    CHECK(stored.size() < msgpack.size() / 2);
+    CHECK(stored[0] == std::byte{0xc1});
+    Limits limits;
+    CHECK(decompress_record(stored, limits, "commit record") == msgpack);
+    CHECK(decompress_record(msgpack, limits, "commit record") == msgpack); // an older row
+    CHECK(decompress_record(compress_record(Bytes{}), limits, "commit record").empty());
+
+    auto other_dictionary = stored;
+    other_dictionary[1] = std::byte{0x02};
+    auto msg = test::require_error(
+        errc::corrupt, [&] { decompress_record(other_dictionary, limits, "commit record"); });
+    CHECK_THAT(msg, Catch::Contains("stored commit record") && Catch::Contains("dictionary") &&
+                        Catch::Contains("musehub fsck"));
+    auto broken = stored;
+    broken[broken.size() - 2] ^= std::byte{0x5a};
+    test::require_error(errc::corrupt, [&] { decompress_record(broken, limits, "commit record"); });
+    test::require_error(errc::corrupt, [&] {
+        decompress_record(BytesView(stored).first(3), limits, "commit record");
+    });
+    Limits tight;
+    tight.max_record_bytes = msgpack.size() - 1;
+    test::require_error(errc::oversized, [&] { decompress_record(stored, tight, "record"); });
+}
 
 TEST_CASE("dag: parents-first order, walks with a stop set, ancestry", "[unit][core][dag]") {
     //   a - b - d (merge of b and c) - e

@@ -3,6 +3,7 @@
 // need (parents for graph walks, records decoded), per-phase timing, and unique storage keys.
 
 #include "musehub/catalog/concept.hpp"
+#include "musehub/catalog/stored_record.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/digest.hpp"
 #include "musehub/store/batch.hpp"
@@ -163,12 +164,18 @@ auto pack_then_catalog_parents(const C& catalog, const Pack& pack) {
     };
 }
 
-// Records are kept as the v1 wire spells them (see catalog/schema.hpp).
+// Records are kept as the v1 wire spells them (see catalog/schema.hpp), compressed
+// (catalog/stored_record.hpp).
 inline const wire::v1 record_codec{};
 
 template <class Record>
-Record decode_stored(BytesView record, const Limits& limits) {
-    return record_codec.decode_record<Record>(record, limits);
+Bytes stored_record(const Record& r) {
+    return catalog::compress_record(record_codec.encode_record(r));
+}
+template <class Record>
+Record decode_stored(BytesView stored, const Limits& limits) {
+    return record_codec.decode_record<Record>(catalog::decompress_record(stored, limits, "record"),
+                                              limits);
 }
 
 // Keys for a set of ids (std::tuple<Id>), for batched find/contains.

@@ -17,6 +17,8 @@
 //             deleted anything), whose bytes go the same way
 //   sweep  -> abandoned presigned uploads, temporaries and strays: what writers that crashed
 //             between storing bytes and registering them left behind
+//   compact -> a catalog that keeps the space deleted rows leave (SQLite) gives it back
+//             when a large share of its file is unused (catalog::compact_storage)
 //
 // Cost is O(live history of the repo + its refs), never O(all objects of all repos).
 
@@ -45,6 +47,7 @@ struct GcResult {
     std::size_t strays_swept = 0;      // stored bytes no row ever claimed (a writer crashed)
     std::size_t tombstones_purged = 0;
     std::uint64_t bytes_purged = 0;  // bytes removed from the object store
+    bool catalog_compacted = false;  // the catalog rewrote its files (catalog::compact_storage)
     std::vector<std::string> errors; // non-fatal: the next run retries them
     PhaseTimes times;
 };
@@ -401,6 +404,16 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         for (const auto& s : sizes_)
             r.bytes_purged += s.value_or(0);
         r.tombstones_purged = cat.erase_exact(std::span<const TombstoneRow>(due));
+    });
+
+    // ---- give back the catalog space the deletes left (catalogs that keep it) -----------------
+    r.times.time("compact catalog", [&] {
+        try {
+            r.catalog_compacted = catalog::compact_storage(cat);
+        } catch (const std::exception& e) {
+            r.errors.push_back(std::string("compacting the catalog failed (will retry): ") +
+                               e.what());
+        }
     });
     return r;
 }

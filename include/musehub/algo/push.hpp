@@ -777,7 +777,7 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                         for (const auto* c : batch) {
                             refs.push_back({repo, c->commit_id, now});
                             rows.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
-                                            c->parent2_commit_id, record_codec.encode_record(*c)});
+                                            c->parent2_commit_id, stored_record(*c)});
                         }
                         cat.transact([&](auto& tx) {
                             detail::bump_epoch(tx, repo, branch);

@@ -9,6 +9,7 @@
 //     [ bin: the v1 record of the snapshot with only the upserted entries as its manifest,
 //       [ removed paths… ] ]
 //
+// (compressed, as every stored record is: catalog/stored_record.hpp)
 // with at most `depth` links down to a full record; a full record is written again every
 // `snapshot_chain_limit` links, so reading one snapshot costs at most that many rows (and
 // reading a history, which holds its chains, a few batched finds). XL's rows are 52 MB this way,
@@ -32,7 +33,7 @@ inline constexpr std::uint32_t snapshot_chain_limit = 64;
 
 // The row for `s`, whole.
 inline catalog::SnapshotRow full_snapshot_row(const Snapshot& s) {
-    return {s.snapshot_id, s.manifest.size(), record_codec.encode_record(s), std::nullopt, 0};
+    return {s.snapshot_id, s.manifest.size(), stored_record(s), std::nullopt, 0};
 }
 
 // The row for `s`: a delta against `base` (whose row is `base_depth` links from a full record)
@@ -54,7 +55,8 @@ inline catalog::SnapshotRow snapshot_row(const Snapshot& s, const Snapshot* base
     p.pack_array(static_cast<std::uint32_t>(delta.remove.size()));
     for (const auto& path : delta.remove)
         musehub::detail::pack_str(p, path);
-    return {s.snapshot_id, s.manifest.size(), std::move(out), base->snapshot_id, base_depth + 1};
+    return {s.snapshot_id, s.manifest.size(), catalog::compress_record(out), base->snapshot_id,
+            base_depth + 1};
 }
 
 // The snapshot a row holds; a delta row needs its base's manifest.
@@ -65,7 +67,8 @@ inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manif
     if (!base)
         fail(errc::invalid_argument,
              "snapshot row " + row.snapshot_id.hex() + " is a delta and needs its base's manifest");
-    auto handle = musehub::detail::unpack_bounded(row.record, limits, "stored snapshot delta");
+    auto bytes = catalog::decompress_record(row.record, limits, "snapshot delta");
+    auto handle = musehub::detail::unpack_bounded(bytes, limits, "stored snapshot delta");
     const auto& a = musehub::detail::as_array(handle.get(), "stored snapshot delta");
     if (a.size != 2)
         fail(errc::corrupt,

@@ -75,4 +75,18 @@ struct IndexOps<C, Row, std::index_sequence<I...>>
               } -> std::same_as<int>;
       };
 
+      namespace catalog {
+      // Capability: a catalog whose files keep the space deleted rows leave (SQLite's partly empty
+      // pages) gives it back when that is worth it; GC calls this once it has deleted. Returns
+      // whether it rewrote anything. Catalogs that reclaim on their own (memory; PostgreSQL, whose
+      // autovacuum makes dead rows' space reusable) have nothing to do.
+      template <Catalog C>
+      bool compact_storage(C& c) {
+          if constexpr (requires { c.compact_storage(); })
+              return c.compact_storage();
+          else
+              return false;
+      }
+      } // namespace catalog
+
       } // namespace musehub

@@ -116,6 +116,9 @@ public:
         });
     }
 
+    // Capabilities pass through uncounted (they are not round trips an algorithm batches).
+    bool compact_storage() { return catalog::compact_storage(inner_); }
+
     CallCounts& counts() { return counts_; }
 
 private:

@@ -135,7 +135,7 @@ struct table<ObjectRefRow> : keyed<2, /*object_id*/ 1> {
 struct SnapshotRow {
     SnapshotId snapshot_id{};
     std::uint64_t entries{};
-    Bytes record{}; // full: msgpack, as the v1 wire spells it; delta: see algo/snapshots.hpp
+    Bytes record{}; // full or delta (algo/snapshots.hpp), compressed (stored_record.hpp)
     std::optional<SnapshotId> base{};
     std::uint32_t depth{};
     friend bool operator==(const SnapshotRow&, const SnapshotRow&) = default;
@@ -164,7 +164,7 @@ struct CommitRow {
     SnapshotId snapshot_id{};
     std::optional<CommitId> parent{};
     std::optional<CommitId> parent2{};
-    Bytes record{}; // the full record, msgpack, as the v1 wire spells it
+    Bytes record{}; // the v1 record, compressed (catalog/stored_record.hpp)
     friend bool operator==(const CommitRow&, const CommitRow&) = default;
 };
 template <>

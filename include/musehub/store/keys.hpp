@@ -12,8 +12,9 @@ namespace musehub::keys {
 
 inline constexpr std::string_view layout = "v1";
 
-inline std::string fanned(std::string_view kind, const Digest& d, std::string_view suffix = {}) {
-    auto hex = d.hex();
+inline std::string fanned(std::string_view kind, const Digest& d, std::string_view suffix = {},
+                          std::size_t digits = 64) {
+    auto hex = d.hex().substr(0, digits);
     std::string k;
     k.reserve(kind.size() + layout.size() + hex.size() + suffix.size() + 8);
     k.append(layout)
@@ -27,14 +28,17 @@ inline std::string fanned(std::string_view kind, const Digest& d, std::string_vi
     return k;
 }
 
-// A stored pack: its content hash plus the upload it came from, so no two uploads (and no
-// upload after GC retired an earlier one) ever share a key.
+// A stored pack: the start of its content hash plus the upload it came from, so no two uploads
+// (and no upload after GC retired an earlier one) ever share a key. The upload makes the key
+// unique and the containers row keeps the whole hash, so 16 hex digits of it are enough to tell
+// packs apart by eye; a short key matters because every location row names its container.
+inline constexpr std::size_t pack_key_digits = 16;
 inline std::string pack(const PackId& id, std::string_view upload) {
-    return fanned("packs", id.digest, "-" + std::string(upload));
+    return fanned("packs", id.digest, "-" + std::string(upload), pack_key_digits);
 }
 // A built fetch pack kept in the fetch cache, named the same way.
 inline std::string fetch_pack(const PackId& id, std::string_view upload) {
-    return fanned("fetch", id.digest, "-" + std::string(upload));
+    return fanned("fetch", id.digest, "-" + std::string(upload), pack_key_digits);
 }
 inline std::string loose_object(const ObjectId& id) {
     return fanned("objects", id.digest);

@@ -443,6 +443,13 @@ private:
 public:
     const std::filesystem::path& file() const noexcept { return file_; }
 
+    // Capability (catalog::compact_storage): after a collection, rewrites the file if its
+    // deletes left a quarter of it unused (sqlite::Connection::rewrite_if_part_empty).
+    bool compact_storage() {
+        std::lock_guard lock(mutex_);
+        return db_.rewrite_if_part_empty();
+    }
+
 private:
     friend class catalog::TxOperations<Catalog>;
 
