@@ -14,8 +14,9 @@
 #   clone        with checkout: `musehub clone --branch B` (each wire) against `git clone`;
 #                the files of each musehub clone are checked against the git clone's
 #   force-push   the branch back to the first-parent commit at half the first-parent chain
-#   collect      `musehub gc --grace 0` (collect, then repack what it left with dead bytes) and
-#                `gc --grace 0` again (purges what the repack retired) against `git reflog expire --expire=now --all` + `git gc --prune=now`
+#   collect      `musehub gc --grace 0` (collect, repack what it left with dead bytes, purge
+#                what the repack retired) against `git reflog expire --expire=now --all` +
+#                `git gc --prune=now`
 #   clone again  after the force push and the collection; the files are checked again
 #   fsck         `musehub fsck` (reads and hashes every object) against `git fsck`
 #
@@ -415,14 +416,11 @@ for w in v1 v2; do
     M[force_jobs_$w]=$T
     hub=$work/hub-$w
     M[disk0_$w]=$(disk "$hub") M[cat0_$w]=$(catalog_bytes "$hub") M[fc0_$w]=$(fetch_cache_bytes "$hub")
-    # gc collects, then rewrites the packs it left with dead bytes (the repack a collection
-    # schedules, run at once); the second run purges what that repack retired.
+    # gc collects, rewrites the packs it left with dead bytes (the repack a collection
+    # schedules, run at once) and purges what that repack retired (--grace 0).
     measure "gc-$w" "" "$tool" gc --data "$hub" --grace 0
     must "gc-$w"
-    t=$T rss=$RSS
-    measure "gc-again-$w" "" "$tool" gc --data "$hub" --grace 0
-    must "gc-again-$w"
-    M[collect_t_$w]=$(add "$t" "$T") M[collect_rss_$w]=$(max "$rss" "$RSS")
+    M[collect_t_$w]=$T M[collect_rss_$w]=$RSS
     M[disk1_$w]=$(disk "$hub") M[cat1_$w]=$(catalog_bytes "$hub") M[fc1_$w]=$(fetch_cache_bytes "$hub")
     measure "clone-again-$w" "${port[$w]}" "$tool" clone "${url[$w]}" "$work/again-$w" --branch "$branch" --wire "$w"
     must "clone-again-$w"

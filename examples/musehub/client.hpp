@@ -477,26 +477,10 @@ std::uint64_t send_v1_chunk(H& local, V1Remote& remote, const BranchPush& push,
 
 // The pack `bytes` (a local fetch) again, naming only `branch` at `tip` in its branch heads:
 // a local fetch names every local branch at its local head, which a chunk's push must not
-// claim. Records and objects are carried over as they are (objects stay compressed, deltas
-// stay deltas).
+// claim. Only META is written again: every other section is copied byte for byte.
 inline Bytes with_head(const wire::v2& wire, BytesView bytes, const std::string& branch,
                        const CommitId& tip) {
-    const auto pack = wire.decode_pack(bytes, local_limits());
-    auto w = wire.pack_writer();
-    for (const auto& c : pack.commits)
-        w.add(c);
-    for (const auto& s : pack.snapshots)
-        w.add(s);
-    for (const auto& t : pack.tags)
-        w.add(t);
-    w.set_branch_heads({{branch, tip}});
-    std::uint64_t stored = 0;
-    for (const auto& o : pack.objects)
-        stored += o.stored.size();
-    w.objects(pack.objects.size(), stored);
-    for (const auto& o : pack.objects)
-        w.add(o);
-    return std::move(w).finish();
+    return wire.with_branch_heads(bytes, {{branch, tip}}, local_limits());
 }
 
 // One chunk over v2: the local hub's fetch of it, as one pack in one /v2/…/push (the hub

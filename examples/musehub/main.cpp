@@ -77,6 +77,7 @@ void print(bool as_json, const json& j, const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
+    restart_with_huge_pages(argv); // before anything else: the process may start again here
     // A peer that closes its connection must become an error on the write (EPIPE) that the
     // command reports, not a SIGPIPE that ends the process without a word.
     std::signal(SIGPIPE, SIG_IGN);
@@ -234,10 +235,18 @@ int main(int argc, char** argv) {
                 for (const auto& repo : names) {
                     if (*gc) {
                         // Collect, then the repack a collection schedules, here and now:
-                        // the packs it left with dead bytes are rewritten (and their bytes
-                        // purged by a later run, once the grace period is over).
+                        // the packs it left with dead bytes are rewritten, and the ones it
+                        // retires purged at once when the grace period allows (--grace 0),
+                        // else by a later run.
                         auto r = hub.gc(repo);
                         auto p = hub.repack(repo);
+                        if (p.retired > 0)
+                            r.times.time("purge after repack", [&] {
+                                auto q = hub.purge_retired();
+                                r.tombstones_purged += q.tombstones_purged;
+                                r.bytes_purged += q.bytes_purged;
+                                r.errors.insert(r.errors.end(), q.errors.begin(), q.errors.end());
+                            });
                         rc |= r.errors.empty() ? 0 : 1;
                         out.push_back({{"repo", repo},
                                        {"skipped", r.skipped},

@@ -13,6 +13,7 @@
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
 #include "musehub/algo/presigned.hpp"
+#include "musehub/algo/purge.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/algo/read.hpp"
 #include "musehub/algo/stream_push.hpp"
@@ -139,6 +140,8 @@ public:
     }
     // The repack policy's rewrite (what the follow-up job runs), and every pack into one.
     algo::RepackResult repack(const std::string& repo) { return algo::repack(*this, repo); }
+    // The bytes of retired containers whose grace period is over (GC runs it too).
+    algo::PurgeResult purge_retired() { return algo::purge_retired(*this); }
     algo::ConsolidateResult consolidate(const std::string& repo) {
         return algo::consolidate(*this, repo);
     }

@@ -457,6 +457,34 @@ TEMPLATE_LIST_TEST_CASE("FETCH scenarios", "[contract][fetch]", Setups) {
         auto r = s.hub.fetch("fresh", FetchRequest{{fresh.head()}, {}});
         CHECK(r.reused == (TestType::wire_name == "v2"));
         CHECK(s.clone("fresh", "main") == expected_tree(fresh, fresh.head()));
+
+        // A pack that names its branch (as `musehub push` sends one) is reused as it is while
+        // that is still the repo's only head. Then a second branch at the same head: the
+        // stored pack names only "main", so it is sent with META naming both (its objects as
+        // stored) and kept as an answer made here.
+        Client other; // objects of its own, so its pack is where they live
+        other.write("other.txt", "other content");
+        other.commit("one");
+        auto labeled = other.pack(other.head());
+        labeled.branch_heads = {{"main", other.head()}};
+        s.push("labeled", "main", labeled);
+        r = s.hub.fetch("labeled", FetchRequest{{other.head()}, {}});
+        CHECK(r.reused == (TestType::wire_name == "v2"));
+        s.push("labeled", "dev", other.pack(other.head()));
+        auto relabeled = s.hub.fetch("labeled", FetchRequest{{other.head()}, {}});
+        CHECK(relabeled.reused == (TestType::wire_name == "v2"));
+        if constexpr (TestType::wire_name == "v2") {
+            auto pack = s.hub.wire().decode_pack(relabeled.bytes, Limits{});
+            CHECK(pack.branch_heads ==
+                  std::map<std::string, CommitId>{{"dev", other.head()}, {"main", other.head()}});
+            CHECK(pack.commits.size() == 1);
+            CHECK(relabeled.stored != r.stored); // not the stored pack: its own cache entry
+            auto again = s.hub.fetch("labeled", FetchRequest{{other.head()}, {}});
+            CHECK(again.cache_hit);
+            CHECK(again.bytes == relabeled.bytes);
+        }
+        CHECK(s.clone("labeled", "dev") == expected_tree(other, other.head()));
+        CHECK(s.hub.fsck().ok());
     }
     SECTION("FETCH-8 a fetch streams its answer to a sink; one cut short caches nothing") {
         std::mt19937_64 rng(8);

@@ -593,6 +593,43 @@ TEST_CASE("v2 object spans locate each object's stored bytes", "[wire][v2]") {
 
 // ---- messages -----------------------------------------------------------------------------
 
+TEST_CASE("v2 reads a pack's head alone and relabels its heads without touching the rest",
+          "[wire][v2]") {
+    auto sample = make_sample();
+    sample.pack.branch_heads = {{"main", sample.pack.commits.front().commit_id},
+                                {"dev", sample.pack.commits.back().commit_id}};
+    const v2 w;
+    const Bytes encoded = w.encode_pack(sample.pack);
+
+    const auto head = w.read_head(encoded, limits());
+    CHECK(head.branch_heads == sample.pack.branch_heads);
+    REQUIRE(head.commits.size() == sample.pack.commits.size());
+    for (std::size_t i = 0; i < head.commits.size(); ++i)
+        CHECK(head.commits[i] == sample.pack.commits[i].commit_id);
+
+    const std::map<std::string, musehub::CommitId> only{{"topic", head.commits.back()}};
+    const Bytes relabeled = w.with_branch_heads(encoded, only, limits());
+    const auto pack = w.decode_pack(relabeled, limits());
+    CHECK(pack.branch_heads == only);
+    sample.pack.branch_heads = only;
+    require_same_records(pack, sample.pack);
+    require_same_objects(pack, sample.raw, relabeled);
+    // The same bytes the encoder writes for the pack naming those heads: only META differs.
+    CHECK(relabeled == w.encode_pack(sample.pack));
+    CHECK(w.with_branch_heads(relabeled, {}, limits()).size() < relabeled.size());
+
+    // Both read the container as decode_pack does: a tampered pack is refused, not relabeled.
+    Bytes tampered = encoded;
+    tampered[tampered.size() - 40] ^= std::byte{0x10};
+    CHECK_THAT(require_error(errc::corrupt, [&] { (void)w.read_head(tampered, limits()); }),
+               Catch::Contains("pack checksum mismatch"));
+    CHECK_THAT(
+        require_error(errc::corrupt, [&] { (void)w.with_branch_heads(tampered, only, limits()); }),
+        Catch::Contains("pack checksum mismatch"));
+    require_error(errc::truncated,
+                  [&] { (void)w.read_head(BytesView(encoded).first(5), limits()); });
+}
+
 TEST_CASE("v2 push message round trip decodes the pack in place", "[wire][v2]") {
     const auto sample = make_sample();
     const v2 w;

@@ -65,7 +65,7 @@ struct FetchResult {
     std::size_t commits = 0, snapshots = 0, objects = 0;
     std::size_t sources_read = 0; // containers read to assemble it
     bool cache_hit = false;       // served from the fetch cache
-    bool reused = false;          // a stored pack sent as-is
+    bool reused = false;          // a stored pack's objects sent as they are stored
     // Where the answer is kept in the store (its cache entry, or the stored pack reused), for
     // a server that hands out a URL to it instead of the bytes; empty if it was not kept.
     std::string stored;
@@ -177,6 +177,46 @@ void resolve_whole(const C& cat, const S& store, const HubOptions& opt,
     std::sort(objects.begin(), objects.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });
 }
+// A stored v2 pack that holds exactly the answer's objects, snapshots and commits, read whole.
+// `relabeled` when its META named heads other than the current ones: it then names the current
+// ones (wire::v2::with_branch_heads), its objects still neither decoded nor copied into a new
+// pack. A pack that names no heads goes as it is (clients then read heads from the refs).
+struct StoredAnswer {
+    Bytes bytes;
+    std::string container;
+    bool relabeled = false;
+};
+template <class H>
+std::optional<StoredAnswer>
+stored_answer(H& hub, const std::string& container, std::span<const CommitId> commit_ids,
+              std::size_t snapshots, std::size_t objects, const std::vector<Branch>& heads) {
+    using namespace catalog;
+    const auto& limits = hub.options().limits;
+    Key<ContainerRow> key{container};
+    auto c =
+        hub.catalog().template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
+    if (!c || c->format != ContainerFormat::v2_pack || c->objects != objects ||
+        c->commits != commit_ids.size() || c->snapshots != snapshots)
+        return std::nullopt;
+    auto bytes = hub.store().get(c->container);
+    if (!bytes)
+        return std::nullopt;
+    auto head = hub.wire().read_head(*bytes, limits);
+    std::sort(head.commits.begin(), head.commits.end());
+    std::vector<CommitId> wanted(commit_ids.begin(), commit_ids.end());
+    std::sort(wanted.begin(), wanted.end());
+    if (head.commits != wanted)
+        return std::nullopt;
+    std::map<std::string, CommitId> now_heads;
+    for (const auto& h : heads)
+        now_heads[h.name] = h.head;
+    StoredAnswer answer{std::move(*bytes), c->container};
+    if (!head.branch_heads.empty() && head.branch_heads != now_heads) {
+        answer.bytes = hub.wire().with_branch_heads(answer.bytes, std::move(now_heads), limits);
+        answer.relabeled = true;
+    }
+    return answer;
+}
 } // namespace detail
 
 // The answer goes to `sink` as it is made; see the top of this file.
@@ -235,7 +275,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     // pack never starts one.)
     std::optional<decltype(begin_put(store))> cache;
     Sha256 hash;
-    auto writer = wire::pack_writer(hub.wire(), [&](BytesView piece) {
+    auto emit = [&](BytesView piece) {
         sink(piece);
         if (keep && !cache)
             cache.emplace(begin_put(store));
@@ -243,7 +283,8 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
             cache->write(piece);
         hash.update(piece);
         out.size += piece.size();
-    });
+    };
+    auto writer = wire::pack_writer(hub.wire(), emit);
     std::vector<CommitId> commit_ids;
     std::vector<SnapshotId> snapshot_ids;
     {
@@ -330,52 +371,45 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
         stored_bytes += o.stored.size();
 
     // ---- reuse a stored pack that is exactly the answer -----------------------------------
-    std::set<std::string> sources;
-    for (const auto& l : locations)
-        sources.insert(l.container);
-    if (sources.size() == 1 && whole.empty() && H::container_format == ContainerFormat::v2_pack) {
-        Key<ContainerRow> key{*sources.begin()};
-        auto c = cat.template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
-        if (c && c->format == ContainerFormat::v2_pack && c->objects == ids.size() &&
-            c->commits == out.commits && c->snapshots == out.snapshots)
-            if (auto bytes = store.get(c->container)) {
-                auto stored = hub.wire().decode_pack(*bytes, opt.limits);
-                std::set<CommitId> a, b(commit_ids.begin(), commit_ids.end());
-                for (const auto& x : stored.commits)
-                    a.insert(x.commit_id);
-                // Heads a pushed pack carries are those of its own push: reuse it only if it
-                // carries none (clients then read heads from the refs) or still the current
-                // ones, so a client never reads stale heads.
-                std::map<std::string, CommitId> now_heads;
-                for (const auto& h : heads)
-                    now_heads[h.name] = h.head;
-                if (a == b && (stored.branch_heads.empty() || stored.branch_heads == now_heads)) {
-                    sink(*bytes);
-                    out.size = bytes->size();
-                    out.pack = PackId{sha256(*bytes)};
-                    out.reused = true;
-                    out.stored = c->container;
-                    out.sources_read = 1;
-                    return out;
-                }
-            }
+    std::optional<detail::StoredAnswer> stored;
+    if constexpr (H::container_format == ContainerFormat::v2_pack) {
+        std::set<std::string> sources;
+        for (const auto& l : locations)
+            sources.insert(l.container);
+        if (sources.size() == 1 && whole.empty())
+            stored = detail::stored_answer(hub, *sources.begin(), commit_ids, snapshot_ids.size(),
+                                           ids.size(), heads);
     }
-
-    // ---- assemble: one ranged read per source, a batch of sources at a time ---------------
-    std::map<std::string, CommitId> branch_heads;
-    for (const auto& b : heads)
-        branch_heads[b.name] = b.head;
-    writer.set_branch_heads(std::move(branch_heads));
-    writer.objects(ids.size(), stored_bytes);
-    out.sources_read =
-        for_each_source(store, std::span<const LocationRow>(locations), source_batch_bytes,
-                        [&](std::span<const PackObject> objects, const auto&) {
-                            for (const auto& o : objects)
-                                writer.add(o);
-                        });
-    for (const auto& o : whole_objects)
-        writer.add(o);
-    std::move(writer).finish();
+    if (stored) {
+        out.reused = true;
+        out.sources_read = 1;
+    }
+    if (stored && !stored->relabeled) { // already kept: the stored pack is the answer
+        sink(stored->bytes);
+        out.size = stored->bytes.size();
+        out.pack = PackId{sha256(stored->bytes)};
+        out.stored = stored->container;
+        return out;
+    }
+    if (stored) { // relabeled: sent and kept as an answer assembled here is
+        emit(stored->bytes);
+    } else {
+        // ---- assemble: one ranged read per source, a batch of sources at a time -----------
+        std::map<std::string, CommitId> branch_heads;
+        for (const auto& b : heads)
+            branch_heads[b.name] = b.head;
+        writer.set_branch_heads(std::move(branch_heads));
+        writer.objects(ids.size(), stored_bytes);
+        out.sources_read =
+            for_each_source(store, std::span<const LocationRow>(locations), source_batch_bytes,
+                            [&](std::span<const PackObject> objects, const auto&) {
+                                for (const auto& o : objects)
+                                    writer.add(o);
+                            });
+        for (const auto& o : whole_objects)
+            writer.add(o);
+        std::move(writer).finish();
+    }
     out.pack = PackId{hash.finish()};
 
     // ---- keep it for the next identical request -------------------------------------------

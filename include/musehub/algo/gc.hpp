@@ -10,7 +10,7 @@
 //             retire containers left with no locations to tombstones; bump gc_epoch, so a push
 //             that checked its history before this transaction checks it again
 //   purge  -> bytes of tombstones older than the grace period (readers in flight finish
-//             first); keys are never reused, so a later upload cannot be hit
+//             first; algo/purge.hpp)
 //   follow -> a run that deleted anything schedules the repo's repack (algo/follow_up.hpp),
 //             which rewrites the containers it left with dead bytes
 //   expire -> fetch-cache entries past their expiry (all of the repo's after a run that
@@ -24,6 +24,7 @@
 
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/follow_up.hpp"
+#include "musehub/algo/purge.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 
@@ -153,12 +154,8 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
                 if (s.touched > cutoff)
                     live_snapshots.insert(s.snapshot_id);
             std::vector<SnapshotId> snaps(live_snapshots.begin(), live_snapshots.end());
-            for_each_snapshot(cat, std::span<const SnapshotId>(snaps), opt.batch_rows, opt.limits,
-                              [&](const SnapshotId&, const Snapshot* s) {
-                                  if (s)
-                                      for (const auto& e : s->manifest)
-                                          live_objects.insert(e.object);
-                              });
+            for_each_named_object(cat, std::span<const SnapshotId>(snaps), opt.batch_rows,
+                                  opt.limits, [&](const ObjectId& id) { live_objects.insert(id); });
             for (const auto& o : object_refs)
                 if (o.touched > cutoff)
                     live_objects.insert(o.object_id);
@@ -384,26 +381,10 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
 
     // ---- purge bytes whose grace period is over -------------------------------------------
     r.times.time("purge", [&] {
-        std::vector<TombstoneRow> due;
-        for (auto& t : cat.template scan<TombstoneRow>(std::tuple{}))
-            if (t.since <= cutoff)
-                due.push_back(std::move(t));
-        if (due.empty())
-            return;
-        std::vector<std::string> keys;
-        for (const auto& t : due)
-            keys.push_back(t.container);
-        auto sizes_ = sizes(store, std::span<const std::string>(keys));
-        try {
-            remove_many(store, std::span<const std::string>(keys));
-        } catch (const std::exception& e) {
-            r.errors.push_back(std::string("removing retired bytes failed (will retry): ") +
-                               e.what());
-            return;
-        }
-        for (const auto& s : sizes_)
-            r.bytes_purged += s.value_or(0);
-        r.tombstones_purged = cat.erase_exact(std::span<const TombstoneRow>(due));
+        auto p = purge_retired(hub);
+        r.tombstones_purged = p.tombstones_purged;
+        r.bytes_purged = p.bytes_purged;
+        r.errors.insert(r.errors.end(), p.errors.begin(), p.errors.end());
     });
 
     // ---- give back the catalog space the deletes left (catalogs that keep it) -----------------

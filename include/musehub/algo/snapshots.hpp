@@ -59,6 +59,26 @@ inline catalog::SnapshotRow snapshot_row(const Snapshot& s, const Snapshot* base
             base_depth + 1};
 }
 
+// A delta row's record with only its upserted entries as the manifest; the paths it removes
+// go to `removed` when asked for.
+inline Snapshot delta_upserts(const catalog::SnapshotRow& row, const Limits& limits,
+                              std::vector<std::string>* removed = nullptr) {
+    auto bytes = catalog::decompress_record(row.record, limits, "snapshot delta");
+    auto handle = musehub::detail::unpack_bounded(bytes, limits, "stored snapshot delta");
+    const auto& a = musehub::detail::as_array(handle.get(), "stored snapshot delta");
+    if (a.size != 2)
+        fail(errc::corrupt,
+             "stored snapshot delta " + row.snapshot_id.hex() + " is not [record, removed paths]");
+    auto s = decode_stored<Snapshot>(musehub::detail::as_bin(a.ptr[0], "record"), limits);
+    const auto& paths = musehub::detail::as_array(a.ptr[1], "removed paths");
+    if (removed) {
+        removed->reserve(paths.size);
+        for (std::uint32_t i = 0; i < paths.size; ++i)
+            removed->emplace_back(musehub::detail::as_str(paths.ptr[i], "removed path"));
+    }
+    return s;
+}
+
 // The snapshot a row holds; a delta row needs its base's manifest.
 inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manifest* base,
                                     const Limits& limits) {
@@ -67,19 +87,11 @@ inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manif
     if (!base)
         fail(errc::invalid_argument,
              "snapshot row " + row.snapshot_id.hex() + " is a delta and needs its base's manifest");
-    auto bytes = catalog::decompress_record(row.record, limits, "snapshot delta");
-    auto handle = musehub::detail::unpack_bounded(bytes, limits, "stored snapshot delta");
-    const auto& a = musehub::detail::as_array(handle.get(), "stored snapshot delta");
-    if (a.size != 2)
-        fail(errc::corrupt,
-             "stored snapshot delta " + row.snapshot_id.hex() + " is not [record, removed paths]");
-    auto s = decode_stored<Snapshot>(musehub::detail::as_bin(a.ptr[0], "record"), limits);
+    std::vector<std::string> removed;
+    auto s = delta_upserts(row, limits, &removed);
     ManifestDelta delta;
     delta.upsert = s.manifest.entries();
-    const auto& removed = musehub::detail::as_array(a.ptr[1], "removed paths");
-    delta.remove.reserve(removed.size);
-    for (std::uint32_t i = 0; i < removed.size; ++i)
-        delta.remove.emplace_back(musehub::detail::as_str(removed.ptr[i], "removed path"));
+    delta.remove = std::move(removed);
     s.manifest = apply(*base, delta, limits.max_path_bytes);
     return s;
 }
@@ -177,6 +189,43 @@ void for_each_snapshot(Cat& cat, std::span<const SnapshotId> ids, std::size_t ba
             if (!done.count(id))
                 each(id, static_cast<const Snapshot*>(nullptr));
     });
+}
+
+// Calls each(object) for every object the manifests of `ids` name (an object may come more
+// than once), without rebuilding every manifest: a delta row names the entries it upserts and
+// a full row all of its own, so when a row's base is itself one of `ids`, what the row adds to
+// the base's objects is exactly its upserts (what it removes stays named by the base). Only a
+// snapshot whose base is not among `ids` is rebuilt whole (for_each_snapshot). Each row is read
+// once, in batches of `batch_rows` ids; an id without a row names nothing. This is what GC's
+// scan of a long history costs: one small decode per commit, not one manifest per commit.
+template <class Cat, class Each>
+void for_each_named_object(Cat& cat, std::span<const SnapshotId> ids, std::size_t batch_rows,
+                           const Limits& limits, Each&& each) {
+    using catalog::SnapshotRow;
+    const std::unordered_set<SnapshotId> asked(ids.begin(), ids.end());
+    const std::vector<SnapshotId> distinct(asked.begin(), asked.end());
+    std::vector<SnapshotId> rebuild; // based on a snapshot not asked for
+    for_batches(
+        distinct, std::min(batch_rows, snapshot_batch_ids), [&](std::span<const SnapshotId> batch) {
+            for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch))) {
+                if (!row)
+                    continue;
+                if (row->base && !asked.count(*row->base)) {
+                    rebuild.push_back(row->snapshot_id);
+                    continue;
+                }
+                const auto record = row->base ? delta_upserts(*row, limits)
+                                              : decode_stored<Snapshot>(row->record, limits);
+                for (const auto& e : record.manifest)
+                    each(e.object);
+            }
+        });
+    for_each_snapshot(cat, std::span<const SnapshotId>(rebuild), batch_rows, limits,
+                      [&](const SnapshotId&, const Snapshot* s) {
+                          if (s)
+                              for (const auto& e : s->manifest)
+                                  each(e.object);
+                      });
 }
 
 // Before the snapshot rows `doomed` are deleted: every other row based on one of them is

@@ -151,6 +151,51 @@ public:
         return pack;
     }
 
+    // What a pack says without its objects and snapshots: the ids of its commits and the heads
+    // META names. The container is checked as decode_pack checks it (footer included), the
+    // COMMITS and META sections are decoded; nothing else is read.
+    struct PackHead {
+        std::vector<CommitId> commits;
+        std::map<std::string, CommitId> branch_heads;
+    };
+    PackHead read_head(BytesView bytes, const Limits& limits) const {
+        auto sections = read_layout(bytes, limits);
+        Counts declared = read_meta(sections[index(Section::meta)], limits);
+        std::vector<Commit> commits;
+        read_commits(sections[index(Section::commits)], declared.commits, limits, commits);
+        PackHead head{{}, std::move(declared.branch_heads)};
+        head.commits.reserve(commits.size());
+        for (const auto& c : commits)
+            head.commits.push_back(c.commit_id);
+        return head;
+    }
+
+    // The pack `encoded` with META naming `heads` instead of what it named: every other
+    // section is copied as it is (objects are neither decoded nor compressed again), so a
+    // stored pack can answer for, or be pushed to, a branch other than the one it came with.
+    Bytes with_branch_heads(BytesView encoded, std::map<std::string, CommitId> heads,
+                            const Limits& limits) const {
+        auto sections = read_layout(encoded, limits);
+        Counts counts = read_meta(sections[index(Section::meta)], limits);
+        counts.branch_heads = std::move(heads);
+        Bytes meta;
+        write_meta(meta, counts);
+        sections[index(Section::meta)] = BytesView(meta);
+        std::array<std::uint64_t, 5> lengths{};
+        std::uint64_t total = header_bytes + 5 * table_entry_bytes + footer_bytes;
+        for (std::size_t k = 0; k < 5; ++k)
+            total += lengths[k] = sections[k].size();
+        Bytes out;
+        out.reserve(total);
+        write_header(out, lengths);
+        for (const auto& section : sections)
+            out.insert(out.end(), section.begin(), section.end());
+        auto footer = sha256(BytesView(out));
+        auto* f = reinterpret_cast<const std::byte*>(footer.bytes.data());
+        out.insert(out.end(), f, f + footer.bytes.size());
+        return out;
+    }
+
     // Every object's place in `encoded`, in pack order. The whole pack is validated exactly as
     // decode_pack does; a caller that already decoded the pack uses the overload below.
     std::vector<ObjectSpan> object_spans(BytesView encoded, const Limits& limits) const {
@@ -410,6 +455,25 @@ private:
         std::uint64_t objects = 0, commits = 0, snapshots = 0, tags = 0;
         std::map<std::string, CommitId> branch_heads;
     };
+
+    // The magic, the version and the section table of a pack whose five sections follow in
+    // type order with these lengths (indexed by type - 1).
+    static void write_header(Bytes& out, const std::array<std::uint64_t, 5>& lengths) {
+        out.insert(out.end(), reinterpret_cast<const std::byte*>(magic.data()),
+                   reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
+        out.push_back(std::byte{version});
+        out.push_back(std::byte{5});
+        const std::size_t table = out.size();
+        out.resize(table + 5 * table_entry_bytes);
+        std::uint64_t at = header_bytes + 5 * table_entry_bytes;
+        for (std::size_t k = 0; k < 5; ++k) {
+            auto* entry = out.data() + table + k * table_entry_bytes;
+            entry[0] = std::byte{static_cast<std::uint8_t>(k + 1)};
+            store_u64(entry + 1, at);
+            store_u64(entry + 9, lengths[k]);
+            at += lengths[k];
+        }
+    }
 
     static void write_meta(Bytes& out, const Counts& counts) {
         detail::ByteSink sink{out};
@@ -748,27 +812,14 @@ public:
         store_u64(tags_.data(), counts_.tags);
         write_meta(meta_, counts_);
 
-        std::uint64_t at = header_bytes + 5 * table_entry_bytes;
-        const std::uint64_t objects_length = 8 + count * object_header_bytes + stored_bytes;
-        const std::uint64_t total = at + objects_length + commits_.size() + snapshots_.size() +
-                                    tags_.size() + meta_.size() + footer_bytes;
+        const std::array<std::uint64_t, 5> lengths{8 + count * object_header_bytes + stored_bytes,
+                                                   commits_.size(), snapshots_.size(), tags_.size(),
+                                                   meta_.size()};
+        std::uint64_t total = header_bytes + 5 * table_entry_bytes + footer_bytes;
+        for (auto length : lengths)
+            total += length;
         out_.reserve(sink_ ? std::min<std::uint64_t>(total, 2 * piece_bytes) : total);
-        out_.insert(out_.end(), reinterpret_cast<const std::byte*>(magic.data()),
-                    reinterpret_cast<const std::byte*>(magic.data()) + magic.size());
-        out_.push_back(std::byte{version});
-        out_.push_back(std::byte{5});
-        out_.resize(out_.size() + 5 * table_entry_bytes);
-        for (auto [type, length] : {std::pair{Section::objects, objects_length},
-                                    std::pair{Section::commits, std::uint64_t{commits_.size()}},
-                                    std::pair{Section::snapshots, std::uint64_t{snapshots_.size()}},
-                                    std::pair{Section::tags, std::uint64_t{tags_.size()}},
-                                    std::pair{Section::meta, std::uint64_t{meta_.size()}}}) {
-            auto* entry = out_.data() + header_bytes + index(type) * table_entry_bytes;
-            entry[0] = std::byte{static_cast<std::uint8_t>(type)};
-            store_u64(entry + 1, at);
-            store_u64(entry + 9, length);
-            at += length;
-        }
+        write_header(out_, lengths);
         put_u64(out_, count);
     }
 

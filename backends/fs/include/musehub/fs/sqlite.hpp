@@ -238,6 +238,11 @@ public:
             incremental_ = pragma_int("auto_vacuum") == 2;
             exec(options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
             exec("PRAGMA foreign_keys = ON");
+            // SQLite's default page cache is 2 MiB: a push, a fetch or a GC of a history of a
+            // few thousand commits touches more than that, and each page it drops is read
+            // again with a system call. Up to 64 MiB per connection, taken only as pages are
+            // read.
+            exec("PRAGMA cache_size = -65536");
         } catch (...) {
             sqlite3_close_v2(db_);
             db_ = nullptr;
