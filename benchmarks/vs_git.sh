@@ -79,7 +79,7 @@ if [[ -n ${MUSEHUB_TOOL:-} ]]; then
 else
     (
         cd "$repo"
-        export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+        export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/musehub-ccache}
         scripts/deps.sh
         # Same arguments as scripts/main.sh and scripts/bench.sh, which share build/release.
         cmake -S . -B build/release -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \

@@ -6,7 +6,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/musehub-ccache}
 
 scripts/deps.sh
 # Same arguments as scripts/main.sh, which shares build/release.

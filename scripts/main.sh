@@ -20,7 +20,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/musehub-ccache}
 
 scripts/deps.sh
 # Same arguments as scripts/bench.sh, which shares build/release.

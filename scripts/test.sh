@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: dependencies, Debug build (-Werror) + full ctest (unit, contract, fault, and
-# e2e: the musehub server as a process), ASan/UBSan build + unit and contract suites (both
-# ctest runs against the PostgreSQL and S3 servers scripts/servers.sh starts), the
-# install/consumer checks, and a smoke run of every benchmark.
+# Runs every test: dependencies, a clone alone in an empty directory configuring with its tests
+# on, Debug build (-Werror) + full ctest (unit, contract, fault, and e2e: the musehub server as a
+# process), ASan/UBSan build + unit and contract suites (both ctest runs against the PostgreSQL
+# and S3 servers scripts/servers.sh starts), the install/consumer checks, and a smoke run of
+# every benchmark. ccache keeps its cache outside the clone, so a fresh clone reuses it.
 # A failed phase does not stop the independent ones; the exit status is non-zero if any failed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-export CCACHE_DIR=${CCACHE_DIR:-$repo/.cache/ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/musehub-ccache}
 jobs=${JOBS:-$(nproc)}
 configure() {   # configure BUILD_DIR CMAKE_ARGS...
     local dir=$1; shift
@@ -38,6 +39,16 @@ phase() {
     fi
 }
 
+# The repository stands alone: a clone in a directory with nothing beside it configures with
+# its tests on (everything the suites read is inside it). Checks what is committed.
+standalone_configure() {
+    local dir
+    dir=$(mktemp -d /tmp/musehub-standalone.XXXXXX)
+    trap 'rm -rf "$dir"' RETURN
+    git clone --quiet "$repo" "$dir/musehub"
+    cmake -S "$dir/musehub" -B "$dir/build" -G Ninja -DMUSEHUB_BUILD_TESTS=ON >/dev/null
+    echo "standalone: a clone alone in $dir configured with its tests on"
+}
 debug_build() {
     configure build/debug -DCMAKE_BUILD_TYPE=Debug -DMUSEHUB_WERROR=ON
     cmake --build build/debug -j "$jobs"
@@ -73,6 +84,7 @@ bench_smoke() {   # proves each benchmark runs; numbers come from scripts/bench.
 
 total=$SECONDS
 phase deps -- scripts/deps.sh
+phase standalone deps -- standalone_configure
 phase debug-build deps -- debug_build
 phase debug-ctest debug-build -- debug_ctest
 phase asan-build deps -- asan_build

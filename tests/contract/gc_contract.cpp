@@ -1,4 +1,4 @@
-// GC, consolidation and GC safety, for every backend and both wire policies (DESIGN.md
+// GC, consolidation and GC safety, for every backend and both wire policies (docs/design.md
 // invariants 4 and 5). Scenario names (GC-1, PG-4, …) are the ones issue 3 lists.
 #include "hub_setups.hpp"
 
@@ -372,10 +372,7 @@ TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back 
         s.push("a", "main", a.pack(two));
         catalog::Key<catalog::CommitRow> key{two};
         auto snapshot_of_two =
-            s.backend.catalog()
-                .template find<catalog::CommitRow>(
-                    std::span<const catalog::Key<catalog::CommitRow>>(&key, 1))[0]
-                ->snapshot_id;
+            catalog::find_one<catalog::CommitRow>(s.backend.catalog(), key)->snapshot_id;
         auto stored = rows();
         auto second = std::find_if(stored.begin(), stored.end(),
                                    [&](const auto& r) { return r.snapshot_id == snapshot_of_two; });

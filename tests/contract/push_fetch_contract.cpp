@@ -1,5 +1,5 @@
-// Push and fetch scenarios, for every backend and both wire policies (DESIGN.md invariants 1,
-// 2, 3, 6, 7). Scenario names (FF-1, BAD-3, …) are the ones issue 3 lists.
+// Push and fetch scenarios, for every backend and both wire policies (docs/design.md
+// invariants 1, 2, 3, 6, 7). Scenario names (FF-1, BAD-3, …) are the ones issue 3 lists.
 #include "hub_setups.hpp"
 
 #include "common/catch_printing.hpp"
@@ -347,8 +347,7 @@ TEMPLATE_LIST_TEST_CASE(
         s.push("r", "main", c.pack(tip, {base}));
         CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
         catalog::Key<catalog::ContainerRow> k{key};
-        CHECK_FALSE(s.backend.catalog().template contains<catalog::ContainerRow>(
-            std::span<const catalog::Key<catalog::ContainerRow>>(&k, 1))[0]);
+        CHECK_FALSE(catalog::contains_one<catalog::ContainerRow>(s.backend.catalog(), k));
         s.hub.gc("r"); // grace is zero: the retired upload's bytes go
         CHECK_FALSE(s.backend.store().get(key));
         CHECK(s.hub.branch_head("r", "main") == tip);

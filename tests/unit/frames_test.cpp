@@ -9,6 +9,7 @@
 #include "musehub/core/sha256.hpp"
 #include "musehub/wire/frames.hpp"
 
+#include <msgpack.hpp> // the tests pack raw values of every type
 #include <xxhash.h>
 
 #include <array>

@@ -6,6 +6,8 @@
 #include "musehub/core/object_codec.hpp"
 #include "musehub/wire/v1.hpp"
 
+#include <msgpack.hpp> // the tests pack raw values of every type
+
 using namespace musehub;
 
 namespace {

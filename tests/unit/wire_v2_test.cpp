@@ -22,6 +22,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <msgpack.hpp> // the tests pack raw values of every type
 #include <optional>
 #include <string>
 #include <type_traits>

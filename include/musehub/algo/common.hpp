@@ -200,10 +200,8 @@ template <class Tx>
 bool container_live(Tx& tx, const std::string& container) {
     catalog::Key<catalog::ContainerRow> row{container};
     catalog::Key<catalog::TombstoneRow> tomb{container};
-    return tx.template contains<catalog::ContainerRow>(
-               std::span<const catalog::Key<catalog::ContainerRow>>(&row, 1))[0] &&
-           !tx.template contains<catalog::TombstoneRow>(
-               std::span<const catalog::Key<catalog::TombstoneRow>>(&tomb, 1))[0];
+    return catalog::contains_one<catalog::ContainerRow>(tx, row) &&
+           !catalog::contains_one<catalog::TombstoneRow>(tx, tomb);
 }
 } // namespace detail
 

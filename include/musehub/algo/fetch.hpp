@@ -193,8 +193,7 @@ stored_answer(H& hub, const std::string& container, std::span<const CommitId> co
     using namespace catalog;
     const auto& limits = hub.options().limits;
     Key<ContainerRow> key{container};
-    auto c =
-        hub.catalog().template find<ContainerRow>(std::span<const Key<ContainerRow>>(&key, 1))[0];
+    auto c = catalog::find_one<ContainerRow>(hub.catalog(), key);
     if (!c || c->format != ContainerFormat::v2_pack || c->objects != objects ||
         c->commits != commit_ids.size() || c->snapshots != snapshots)
         return std::nullopt;
@@ -250,9 +249,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     auto request = detail::request_key(H::wire_type::name, req.want, have, heads);
     Key<FetchCacheRow> cache_key{repo, request};
     const bool keep = opt.fetch_cache_ttl.count() > 0;
-    if (auto cached = keep ? cat.template find<FetchCacheRow>(
-                                 std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0]
-                           : std::nullopt;
+    if (auto cached = keep ? catalog::find_one<FetchCacheRow>(cat, cache_key) : std::nullopt;
         cached && cached->expires_at > now &&
         detail::send_stored(store, cached->container, sink, out)) {
         out.cache_hit = true;
@@ -423,12 +420,11 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
     out.stored = key;
     cat.transact([&](auto& tx) {
         Key<TombstoneRow> tomb{key};
-        if (tx.template contains<TombstoneRow>(std::span<const Key<TombstoneRow>>(&tomb, 1))[0]) {
+        if (catalog::contains_one<TombstoneRow>(tx, tomb)) {
             out.stored.clear(); // swept as a stray meanwhile: serve it, do not cache it
             return 0;
         }
-        auto old =
-            tx.template find<FetchCacheRow>(std::span<const Key<FetchCacheRow>>(&cache_key, 1))[0];
+        auto old = catalog::find_one<FetchCacheRow>(tx, cache_key);
         if (old) {
             TombstoneRow t{old->container, now};
             tx.insert(std::span<const TombstoneRow>(&t, 1));

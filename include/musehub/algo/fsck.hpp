@@ -1,5 +1,5 @@
 #pragma once
-// fsck: check every invariant of DESIGN.md over the whole hub and list each violation with
+// fsck: check every invariant of docs/design.md over the whole hub and list each violation with
 // what it concerns. Unreferenced bytes and rows are garbage, not violations: they are counted
 // separately (GC's business).
 

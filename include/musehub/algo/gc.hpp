@@ -117,7 +117,7 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
 
     // The epoch first: everything read after it is checked against it before anything is deleted.
     Key<RepoRow> repo_key{repo};
-    auto seen_repo = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
+    auto seen_repo = catalog::find_one<RepoRow>(cat, repo_key);
     auto heads = cat.template scan<Branch>(std::tuple{repo});
     if (heads.empty()) {
         r.skipped = true;
@@ -147,8 +147,11 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
             live_commits.insert(walk.reached.begin(), walk.reached.end());
             live_commits.insert(walk.unknown.begin(), walk.unknown.end());
             for_batches(walk.reached, opt.batch_rows, [&](std::span<const CommitId> batch) {
+                // A row can be gone when another GC of this repo deleted it since the walk;
+                // that GC bumped gc_epoch, so this one's delete below will not run.
                 for (const auto& row : cat.template find<CommitRow>(keys_of(batch)))
-                    live_snapshots.insert(row->snapshot_id);
+                    if (row)
+                        live_snapshots.insert(row->snapshot_id);
             });
             for (const auto& s : snapshot_refs)
                 if (s.touched > cutoff)
@@ -185,8 +188,7 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
         if (!dead_commits.empty() || !dead_snapshots.empty() || !dead_objects.empty()) {
             bool done = r.times.time("delete", [&] {
                 return cat.transact([&](auto& tx) {
-                    auto current =
-                        tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&repo_key, 1))[0];
+                    auto current = catalog::find_one<RepoRow>(tx, repo_key);
                     if (current != seen_repo || !current)
                         return false;
                     auto bumped = *current;

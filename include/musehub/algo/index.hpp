@@ -67,11 +67,10 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
         auto& cat = hub.catalog();
         auto head = detail::pick_head(pack, req.branch);
         catalog::Key<catalog::CommitRefRow> ref{req.repo, head};
-        if (!cat.template contains<catalog::CommitRefRow>(
-                std::span<const catalog::Key<catalog::CommitRefRow>>(&ref, 1))[0])
+        if (!catalog::contains_one<catalog::CommitRefRow>(cat, ref))
             return std::nullopt;
         catalog::Key<Branch> key{req.repo, req.branch};
-        auto current = cat.template find<Branch>(std::span<const catalog::Key<Branch>>(&key, 1))[0];
+        auto current = catalog::find_one<Branch>(cat, key);
         if (current && current->head != head &&
             is_ancestor(head, current->head, catalog_parents(cat)))
             return current->head;

@@ -1,5 +1,5 @@
 #pragma once
-// Presigned push (spec/wire-v2.md "Presigned push"): large objects go straight to the object
+// Presigned push (docs/protocol.md "Presigned push"): large objects go straight to the object
 // store, and only their proof comes through the hub.
 //
 //   presign -> the client names the objects it will upload and their sizes; the hub answers a

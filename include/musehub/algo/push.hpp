@@ -24,6 +24,7 @@
 #include "musehub/store/batch.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -67,14 +68,20 @@ struct PushResult {
 };
 
 namespace detail {
-struct Retry {};   // a row this push counted on vanished under it (GC): go again
-struct GcRaced {}; // GC deleted something after this push checked: check again, then write
+// Both are caught inside this file and retried; they derive from std::exception so that one
+// escaping by mistake still reaches every `catch (const std::exception&)` with a message.
+struct Retry : std::runtime_error { // a row this push counted on vanished under it (GC): go again
+    Retry() : std::runtime_error("a row this push relied on was collected; retry the push") {}
+};
+struct GcRaced : std::runtime_error { // GC deleted something after this push checked
+    GcRaced() : std::runtime_error("GC collected this repo during the push; retry the push") {}
+};
 
 // Bumps the repo's epoch inside a write transaction, creating the repo on first use.
 template <class Tx>
 void bump_epoch(Tx& tx, const std::string& repo, const std::string& default_branch) {
     Key<RepoRow> key{repo};
-    auto row = tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+    auto row = catalog::find_one<RepoRow>(tx, key);
     RepoRow next = row ? *row : RepoRow{repo, {}, 0};
     if (next.default_branch.empty())
         next.default_branch = default_branch; // the first branch pushed
@@ -260,8 +267,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
         // hub lacks now goes up under a fresh key, as a pack push's would.
         if (existing) {
             Key<TombstoneRow> tomb{*existing};
-            if (cat.template contains<TombstoneRow>(
-                    std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+            if (catalog::contains_one<TombstoneRow>(cat, tomb))
                 existing = nullptr;
         }
         std::vector<bool> known;
@@ -303,8 +309,7 @@ StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, B
                         // GC sweeps bytes no row claims once they are old enough: if it took
                         // ours for a stray, upload again under a new key.
                         Key<TombstoneRow> tomb{key};
-                        if (tx.template contains<TombstoneRow>(
-                                std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+                        if (catalog::contains_one<TombstoneRow>(tx, tomb))
                             throw detail::Retry{};
                         return tx.insert(std::span<const ContainerRow>(&row, 1));
                     });
@@ -422,7 +427,7 @@ HistoryPlan check_history(H& hub, const std::string& repo, const Pack& pack,
     plan.head = detail::pick_head(pack, branch);
     {
         Key<RepoRow> key{repo};
-        auto row = cat.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+        auto row = catalog::find_one<RepoRow>(cat, key);
         plan.gc_epoch = row ? row->gc_epoch : 0;
     }
 
@@ -552,7 +557,7 @@ HistoryPlan check_history(H& hub, const std::string& repo, const Pack& pack,
 
     // Fast-forward.
     Key<Branch> branch_key{repo, branch};
-    plan.current = cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
+    plan.current = catalog::find_one<Branch>(cat, branch_key);
     plan.outcome = detail::decide(plan.current, plan.head, force,
                                   pack_then_catalog_parents(cat, pack), repo, branch);
     return plan;
@@ -796,13 +801,12 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                 detail::bump_epoch(tx, repo, branch);
                 {
                     Key<RepoRow> key{repo};
-                    auto row = tx.template find<RepoRow>(std::span<const Key<RepoRow>>(&key, 1))[0];
+                    auto row = catalog::find_one<RepoRow>(tx, key);
                     if (row && row->gc_epoch != plan.gc_epoch)
                         throw detail::GcRaced{};
                 }
                 Key<CommitRefRow> head_ref{repo, r.head};
-                if (!tx.template contains<CommitRefRow>(
-                        std::span<const Key<CommitRefRow>>(&head_ref, 1))[0])
+                if (!catalog::contains_one<CommitRefRow>(tx, head_ref))
                     fail(errc::conflict,
                          "the pushed head was collected before the branch moved; retry the push");
                 return tx.template compare_and_swap<Branch>(branch_key, current,
@@ -813,7 +817,7 @@ PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
             if (attempt >= 16)
                 fail(errc::conflict, "branch '" + branch + "' kept moving under this push; retry");
             // Someone else moved it: decide again against what is there now.
-            current = cat.template find<Branch>(std::span<const Key<Branch>>(&branch_key, 1))[0];
+            current = catalog::find_one<Branch>(cat, branch_key);
             r.previous = current ? std::optional<CommitId>(current->head) : std::nullopt;
             r.outcome = detail::decide(current, r.head, force, pack_then_catalog_parents(cat, pack),
                                        repo, branch);

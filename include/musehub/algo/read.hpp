@@ -18,6 +18,28 @@
 
 namespace musehub::algo {
 
+// Which of `ids` the hub holds no object row for (v1 `filter-objects`), in the order given.
+template <class H>
+std::vector<ObjectId> missing_objects(const H& hub, std::span<const ObjectId> ids) {
+    std::vector<ObjectId> missing;
+    for_batches(ids, hub.options().batch_rows, [&](std::span<const ObjectId> batch) {
+        auto have = hub.catalog().template contains<catalog::ObjectRow>(keys_of(batch));
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (!have[i])
+                missing.push_back(batch[i]);
+    });
+    return missing;
+}
+
+// Where `branch` of `repo` points; nullopt for a branch (or repo) the hub does not have.
+template <class H>
+std::optional<CommitId> branch_head(const H& hub, const std::string& repo,
+                                    const std::string& branch) {
+    catalog::Key<Branch> key{repo, branch};
+    auto row = catalog::find_one<Branch>(hub.catalog(), key);
+    return row ? std::optional<CommitId>(row->head) : std::nullopt;
+}
+
 // The snapshot of `commit`; errc::not_found when the repo does not reference it.
 template <class H>
 Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) {
@@ -27,7 +49,7 @@ Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) 
             repo_keys(repo, std::span<const CommitId>(&commit, 1)))[0])
         fail(errc::not_found, "commit " + commit.hex() + " is not in repo '" + repo + "'");
     Key<CommitRow> key{commit};
-    auto row = cat.template find<CommitRow>(std::span<const Key<CommitRow>>(&key, 1))[0];
+    auto row = catalog::find_one<CommitRow>(cat, key);
     if (!row)
         fail(errc::missing_object, "commit " + commit.hex() + " has no row (run fsck)");
     std::optional<Snapshot> out;

@@ -236,7 +236,7 @@ std::size_t repoint(H& hub, std::span<const catalog::LocationRow> sources, const
             ContainerRow row{
                 r.container, r.pack, ContainerFormat::v2_pack, r.bytes, spans.size(), 0, 0, now};
             Key<TombstoneRow> tomb{r.container};
-            if (tx.template contains<TombstoneRow>(std::span<const Key<TombstoneRow>>(&tomb, 1))[0])
+            if (catalog::contains_one<TombstoneRow>(tx, tomb))
                 return 0;
             return static_cast<int>(tx.insert(std::span<const ContainerRow>(&row, 1)));
         });

@@ -46,8 +46,7 @@ void run_job(H& hub, const Job& job) {
             fail(errc::invalid_argument, "fetch-prebuild payload must be 'repo\\nbranch'");
         auto repo = job.payload.substr(0, nl), branch = job.payload.substr(nl + 1);
         catalog::Key<Branch> key{repo, branch};
-        auto head =
-            hub.catalog().template find<Branch>(std::span<const catalog::Key<Branch>>(&key, 1))[0];
+        auto head = catalog::find_one<Branch>(hub.catalog(), key);
         if (head) // built and cached; the bytes go nowhere else
             fetch(hub, repo, FetchRequest{{head->head}, {}}, [](BytesView) {});
         return;

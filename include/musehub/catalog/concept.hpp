@@ -64,6 +64,17 @@ struct IndexOps<C, Row, std::index_sequence<I...>>
       template <class C, class... Rows>
       struct all_tables<C, std::tuple<Rows...>> : std::bool_constant<(TableOps<C, Rows> && ...)> {};
 
+      // One-key lookups on a catalog or a transaction handle: find<Row> and contains<Row>
+      // with a single key, for the places that really have one (a repo row, a branch).
+      template <class Row, class Reader>
+      std::optional<Row> find_one(Reader& r, const Key<Row>& key) {
+          return r.template find<Row>(std::span<const Key<Row>>(&key, 1))[0];
+      }
+      template <class Row, class Reader>
+      bool contains_one(Reader& r, const Key<Row>& key) {
+          return r.template contains<Row>(std::span<const Key<Row>>(&key, 1))[0];
+      }
+
       } // namespace musehub::catalog
 
       namespace musehub {

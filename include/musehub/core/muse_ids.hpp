@@ -1,6 +1,6 @@
 #pragma once
-// The Muse id formulas (spec/wire-v1.md), and verification of records against them.
-// Object: SHA-256 of the raw bytes. Snapshot: see Manifest::id(). Commit: SHA-256 of
+// The Muse id formulas (docs/protocol.md, "Identifiers"), and verification of records against
+// them. Object: SHA-256 of the raw bytes. Snapshot: see Manifest::id(). Commit: SHA-256 of
 // `sorted parents joined by NUL` NUL snapshot NUL message NUL committed_at.
 
 #include "musehub/core/model.hpp"

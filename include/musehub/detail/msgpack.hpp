@@ -6,7 +6,13 @@
 #include "musehub/core/error.hpp"
 #include "musehub/core/limits.hpp"
 
-#include <msgpack.hpp>
+// The parts used, not <msgpack.hpp>: the umbrella adds every adaptor (and much of Boost
+// through them) and costs each translation unit more than a second of parsing.
+#include <msgpack/null_visitor.hpp>
+#include <msgpack/object.hpp>
+#include <msgpack/pack.hpp>
+#include <msgpack/parse.hpp>
+#include <msgpack/unpack.hpp>
 
 #include <cstdint>
 #include <string>

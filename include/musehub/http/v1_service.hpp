@@ -1,7 +1,8 @@
 #pragma once
-// The HTTP endpoints the Muse 0.1.x client speaks (spec/wire-v1.md), over a Hub whose wire is
-// v1, free of any HTTP library: a server passes each request to handle() and sends back what
-// it answers. The remote URL is http://HOST:PORT/<owner>/<slug>; the repo is "<owner>/<slug>".
+// The HTTP endpoints the Muse 0.1.x client speaks (docs/protocol.md, "v1 over HTTP"), over a
+// Hub whose wire is v1, free of any HTTP library: a server passes each request to handle() and
+// sends back what it answers. The remote URL is http://HOST:PORT/<owner>/<slug>; the repo is
+// "<owner>/<slug>".
 //
 //   GET  …/refs            -> {repo_id, domain, default_branch, branch_heads}
 //   POST …/filter-objects  {object_ids}             -> {missing}

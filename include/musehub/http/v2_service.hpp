@@ -1,5 +1,5 @@
 #pragma once
-// musehub's own HTTP endpoints (wire v2, spec/wire-v2.md and docs/protocol.md) over a Hub
+// musehub's own HTTP endpoints (wire v2: docs/protocol.md and docs/server.md) over a Hub
 // whose wire is v2, free of any HTTP library, beside the Muse client's v1 endpoints: the same
 // repos, under /v2/<owner>/<slug>/…. Ids are spelled "sha256:" + hex.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The framing layer of the v2 stream push (spec/wire-v2.md, "Stream push"). A request body
+// The framing layer of the v2 stream push (docs/protocol.md, "Stream push"). A request body
 // and a response body are each a sequence of frames:
 //
 //   frame = type u8 | payload length u32 LE | payload | xxh3-64 of payload (u64 LE)

@@ -1,5 +1,5 @@
 #pragma once
-// Wire v1: what the Muse 0.1.x client speaks (spec/wire-v1.md). A pack is a "bundle", one
+// Wire v1: what the Muse 0.1.x client speaks (docs/protocol.md). A pack is a "bundle", one
 // msgpack map {commits, snapshots, objects, [branch_heads], [tags]} with object content as
 // msgpack bin; ids are bare lowercase hex. No compression: zstd-stored objects are decoded
 // on the way out.

@@ -1,5 +1,5 @@
 #pragma once
-// Wire v2: the binary MPack (spec/wire-v2.md). A pack is one file:
+// Wire v2: the binary MPack (docs/protocol.md). A pack is one file:
 //
 //   magic "MUSE" | version u8 = 1 | count u8 | count × {type u8, offset u64 LE, length u64 LE}
 //   | sections | footer: SHA-256 of every preceding byte
