@@ -27,6 +27,16 @@ bool has_object(S& s, const ObjectId& id) {
     return s.backend.catalog().template contains<catalog::ObjectRow>(
         std::vector<catalog::Key<catalog::ObjectRow>>{{id}})[0];
 }
+// Pushes `c`'s history to `repo` and returns its snapshot ids oldest first, as a clone has them.
+template <class S>
+std::vector<SnapshotId> push_history(S& s, const std::string& repo, const Client& c) {
+    s.push(repo, "main", c.pack(c.head()));
+    auto [pack, bytes] = s.fetch(repo, {c.head()});
+    std::vector<SnapshotId> history;
+    for (const auto* commit : topological_order(pack.commits))
+        history.push_back(commit->snapshot_id);
+    return history;
+}
 ObjectId oid(const std::string& content) {
     return object_id_of(as_bytes(content));
 }
@@ -268,11 +278,7 @@ TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back 
             c.write("f" + std::to_string(i % 10), "version " + std::to_string(i));
             c.commit("c" + std::to_string(i));
         }
-        s.push("r", "main", c.pack(c.head()));
-        auto [pack, bytes] = s.fetch("r", {c.head()});
-        std::vector<SnapshotId> history;
-        for (const auto* commit : topological_order(pack.commits))
-            history.push_back(commit->snapshot_id);
+        auto history = push_history(s, "r", c);
         REQUIRE(history.size() == static_cast<std::size_t>(n));
         for (std::size_t batch : {std::size_t{7}, std::size_t{1'000}}) {
             std::vector<SnapshotId> order;
@@ -297,11 +303,7 @@ TEMPLATE_LIST_TEST_CASE("SNAP snapshots are kept as deltas and always read back 
                 c.remove("f" + std::to_string((i + 3) % 7)); // deltas that remove paths too
             c.commit("c" + std::to_string(i));
         }
-        s.push("r", "main", c.pack(c.head()));
-        auto [pack, bytes] = s.fetch("r", {c.head()});
-        std::vector<SnapshotId> history;
-        for (const auto* commit : topological_order(pack.commits))
-            history.push_back(commit->snapshot_id);
+        auto history = push_history(s, "r", c);
         REQUIRE(history.size() == static_cast<std::size_t>(n));
         auto named = [&](std::span<const SnapshotId> ids, auto&& read) {
             std::set<ObjectId> out;
