@@ -248,18 +248,19 @@ int main(int argc, char** argv) {
                                 r.errors.insert(r.errors.end(), q.errors.begin(), q.errors.end());
                             });
                         rc |= r.errors.empty() ? 0 : 1;
-                        out.push_back({{"repo", repo},
-                                       {"skipped", r.skipped},
-                                       {"reason", r.reason},
-                                       {"commits_deleted", r.commits_deleted},
-                                       {"objects_deleted", r.objects_deleted},
-                                       {"containers_retired", r.containers_retired + p.retired},
-                                       {"bytes_purged", r.bytes_purged},
-                                       {"packs_rewritten", p.rewritten},
-                                       {"bytes_rewritten", p.bytes_rewritten},
-                                       {"repacked_bytes", p.bytes},
-                                       {"catalog_compacted", r.catalog_compacted},
-                                       {"errors", r.errors}});
+                        out.push_back(
+                            {{"repo", repo},
+                             {"skipped", r.skipped},
+                             {"reason", r.reason},
+                             {"commits_deleted", r.commits_deleted},
+                             {"objects_deleted", r.objects_deleted},
+                             {"containers_retired", r.containers_retired + p.retired},
+                             {"bytes_purged", r.bytes_purged},
+                             {"packs_rewritten", p.rewritten},
+                             {"bytes_rewritten", p.bytes_rewritten},
+                             {"repacked_bytes", p.bytes},
+                             {"catalog_compacted", r.catalog_compacted || p.catalog_compacted},
+                             {"errors", r.errors}});
                         auto& phases = out.back()["phase_seconds"]; // where the time went
                         for (const auto& ph : r.times.phases())
                             phases[ph.name] = ph.ms / 1e3;
@@ -275,7 +276,9 @@ int main(int argc, char** argv) {
                                         static_cast<unsigned long long>(p.bytes),
                                         r.containers_retired + p.retired,
                                         static_cast<unsigned long long>(r.bytes_purged),
-                                        r.catalog_compacted ? "; catalog rewritten" : "",
+                                        r.catalog_compacted || p.catalog_compacted
+                                            ? "; catalog rewritten"
+                                            : "",
                                         r.errors.empty() ? "" : " (errors: will retry)");
                     } else {
                         auto r = hub.consolidate(repo);
