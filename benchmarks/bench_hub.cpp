@@ -10,8 +10,8 @@
 //   2. clone          hub.fetch(repo, {{head}, {}}) on the pushed repo, cold then again
 //   3. GC             after a force-push of the branch back to the commit halfway (half the
 //                     history becomes garbage; grace = 0 ms), hub.gc(repo); then the repack it
-//                     schedules (hub.repack) and GC again (nothing to collect: it purges what
-//                     the repack retired)
+//                     schedules (hub.repack) and the hub-wide sweep (hub.sweep: it purges what
+//                     both retired and compacts the catalog), as `musehub gc` runs them
 //   4. peak RSS       getrusage(ru_maxrss), reset through /proc/self/clear_refs before the
 //                     first push. The history is generated, encoded and written to files by
 //                     a child process, so this process's heap holds only what the hubs
@@ -424,16 +424,17 @@ Disk disk_of(B& b) {
 }
 
 struct Rep {
-    Phases index_phases, push_phases, gc_phases, gc2_phases, repack_phases;
+    Phases index_phases, push_phases, gc_phases, sweep_phases, repack_phases;
     double index_ms = 0, put_ms = 0, push_ms = 0, index_cpu = 0, push_cpu = 0;
     std::size_t index_fresh = 0, push_fresh = 0;
     std::uint64_t push_stored_bytes = 0;
     FetchSummary cold, warm;
-    double force_ms = 0, gc_ms = 0, gc_cpu = 0, gc2_ms = 0, repack_ms = 0;
-    algo::GcResult gc, gc2;
+    double force_ms = 0, gc_ms = 0, gc_cpu = 0, sweep_ms = 0, repack_ms = 0;
+    algo::GcResult gc;
+    algo::SweepResult swept;
     algo::RepackResult repacked;
     // Bytes on disk once pushed (after the force-push) and once collected (GC, the repack it
-    // schedules, GC again to purge what the repack retired).
+    // schedules, the sweep that purges what both retired).
     Disk disk_pushed, disk_collected;
     // The high-water mark once each operation is done (it only grows: the first repetition's
     // are each operation's own peak, on top of those before it).
@@ -735,13 +736,13 @@ Rep run_rep(const SizeCase& sc, const Prepared& p, bool first, bool durable) {
     check(rep.gc.live_commits == p.kept_commits, "GC live commits != commits kept");
     check(rep.gc.objects_deleted > 0, "GC deleted no objects");
     add(rep.gc_phases, rep.gc.times);
-    // The repack the GC scheduled, run here instead of by a worker, then GC again: nothing
-    // left to collect, it purges what the repack retired (grace 0).
+    // The repack the GC scheduled and the sweep, run here instead of by a worker: the sweep
+    // purges what both retired (grace 0) and compacts the catalog.
     rep.repack_ms = timed([&] { rep.repacked = hub.repack(repo); });
     add(rep.repack_phases, rep.repacked.times);
-    rep.gc2_ms = timed([&] { rep.gc2 = hub.gc(repo); });
-    check(rep.gc2.objects_deleted == 0 && rep.gc2.commits_deleted == 0, "second GC deleted rows");
-    add(rep.gc2_phases, rep.gc2.times);
+    rep.sweep_ms = timed([&] { rep.swept = hub.sweep(); });
+    check(rep.swept.errors.empty(), "the sweep reported errors");
+    add(rep.sweep_phases, rep.swept.times);
     rep.disk_collected = disk_of(*a);
     rep.peak_gc = peak_rss_mb();
     {
@@ -887,26 +888,25 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
 
     const double force_ms = med([](const Rep& r) { return r.force_ms; });
     const double gc_ms = med([](const Rep& r) { return r.gc_ms; });
-    const double gc2_ms = med([](const Rep& r) { return r.gc2_ms; });
+    const double sweep_ms = med([](const Rep& r) { return r.sweep_ms; });
     const double repack_ms = med([](const Rep& r) { return r.repack_ms; });
     std::printf("\n-- 3. GC after a force-push back to commit %zu of %zu (grace 0 ms)\n",
                 p.kept_commits, p.commits);
     std::printf("   force-push (hub.push, empty pack): %s ms\n", ms_str(force_ms).c_str());
     auto gc_phases = collect([](const Rep& r) { return r.gc_phases; });
-    auto gc2_phases = collect([](const Rep& r) { return r.gc2_phases; });
-    std::printf("   %-24s %14s %14s\n", "phase (ms)", "hub.gc", "GC again");
-    for (const auto& [n, v] : gc_phases) {
-        auto b = lookup(gc2_phases, n);
-        std::printf("   %-24s %14s %14s\n", n.c_str(), ms_str(v).c_str(),
-                    b ? ms_str(*b).c_str() : "-");
-    }
+    auto sweep_phases = collect([](const Rep& r) { return r.sweep_phases; });
+    std::printf("   %-24s %14s %14s\n", "phase (ms)", "hub.gc", "hub.sweep");
+    for (const auto& [n, v] : gc_phases)
+        std::printf("   %-24s %14s %14s\n", n.c_str(), ms_str(v).c_str(), "-");
+    for (const auto& [n, v] : sweep_phases)
+        std::printf("   %-24s %14s %14s\n", n.c_str(), "-", ms_str(v).c_str());
     std::printf("   %-24s %14s %14s\n", "total (wall)", ms_str(gc_ms).c_str(),
-                ms_str(gc2_ms).c_str());
+                ms_str(sweep_ms).c_str());
     std::printf("   %-24s %14s %14s\n", "total (process CPU)",
                 ms_str(med([](const Rep& r) { return r.gc_cpu; })).c_str(), "");
     std::printf("   %-24s %14s %14s\n", "total min-max (wall)",
                 spread([](const Rep& r) { return r.gc_ms; }).c_str(),
-                spread([](const Rep& r) { return r.gc2_ms; }).c_str());
+                spread([](const Rep& r) { return r.sweep_ms; }).c_str());
     const auto& g = r0.gc;
     std::printf("   live: %s commits, %s snapshots, %s objects\n", group(g.live_commits).c_str(),
                 group(g.live_snapshots).c_str(), group(g.live_objects).c_str());
@@ -914,11 +914,11 @@ void run_backend(const SizeCase& sc, const Prepared& p, const BackendChoice& bac
                 group(g.commit_refs_dropped).c_str(), group(g.snapshot_refs_dropped).c_str(),
                 group(g.object_refs_dropped).c_str());
     std::printf("   deleted: %s commits, %s snapshots, %s objects (%s raw); %zu container(s) "
-                "retired, %zu tombstone(s) purged (%s)\n",
+                "retired; swept: %zu tombstone(s) purged (%s)\n",
                 group(g.commits_deleted).c_str(), group(g.snapshots_deleted).c_str(),
                 group(g.objects_deleted).c_str(),
                 mb(static_cast<double>(g.object_bytes_deleted)).c_str(), g.containers_retired,
-                g.tombstones_purged, mb(static_cast<double>(g.bytes_purged)).c_str());
+                r0.swept.tombstones_purged, mb(static_cast<double>(r0.swept.bytes_purged)).c_str());
     const auto& c = r0.repacked;
     if (c.skipped)
         std::printf("   repack (between the GCs): %s ms (skipped: %s)\n", ms_str(repack_ms).c_str(),

@@ -137,14 +137,15 @@ int main(int argc, char** argv) try {
                     job->payload.c_str(), std::string(to_string(job->state)).c_str());
     auto gc = h.hub.gc(repo);
     std::printf("gc       live %zu commits, %zu objects; deleted %zu commits, %zu objects; "
-                "%zu pack(s) retired, %zu purged\n",
+                "%zu pack(s) retired\n",
                 gc.live_commits, gc.live_objects, gc.commits_deleted, gc.objects_deleted,
-                gc.containers_retired, gc.tombstones_purged);
-    while (auto job = h.hub.run_one_job()) // the repack GC scheduled: dead bytes go
+                gc.containers_retired);
+    // The repack GC scheduled (dead bytes go) and the hub-wide sweep (retired bytes go).
+    while (auto job = h.hub.run_one_job())
         std::printf("job      %s %s: %s\n", std::string(to_string(job->kind)).c_str(),
                     job->payload.c_str(), std::string(to_string(job->state)).c_str());
-    auto purge = h.hub.gc(repo);
-    std::printf("gc       %zu pack(s) purged, %llu bytes\n", purge.tombstones_purged,
+    auto purge = h.hub.sweep(); // what `musehub gc` runs after its repos
+    std::printf("sweep    %zu pack(s) purged, %llu bytes\n", purge.tombstones_purged,
                 static_cast<unsigned long long>(purge.bytes_purged));
     auto f = h.hub.fsck();
     std::printf("fsck     %s: %zu repos, %zu commits, %zu objects (%zu hashed), %zu containers\n",

@@ -234,33 +234,22 @@ int main(int argc, char** argv) {
                 int rc = 0;
                 for (const auto& repo : names) {
                     if (*gc) {
-                        // Collect, then the repack a collection schedules, here and now:
-                        // the packs it left with dead bytes are rewritten, and the ones it
-                        // retires purged at once when the grace period allows (--grace 0),
-                        // else by a later run.
+                        // Collect, then the repack a collection schedules, here and now: the
+                        // packs it left with dead bytes are rewritten. The sweep after the
+                        // loop purges what both retired when the grace period allows.
                         auto r = hub.gc(repo);
                         auto p = hub.repack(repo);
-                        if (p.retired > 0)
-                            r.times.time("purge after repack", [&] {
-                                auto q = hub.purge_retired();
-                                r.tombstones_purged += q.tombstones_purged;
-                                r.bytes_purged += q.bytes_purged;
-                                r.errors.insert(r.errors.end(), q.errors.begin(), q.errors.end());
-                            });
                         rc |= r.errors.empty() ? 0 : 1;
-                        out.push_back(
-                            {{"repo", repo},
-                             {"skipped", r.skipped},
-                             {"reason", r.reason},
-                             {"commits_deleted", r.commits_deleted},
-                             {"objects_deleted", r.objects_deleted},
-                             {"containers_retired", r.containers_retired + p.retired},
-                             {"bytes_purged", r.bytes_purged},
-                             {"packs_rewritten", p.rewritten},
-                             {"bytes_rewritten", p.bytes_rewritten},
-                             {"repacked_bytes", p.bytes},
-                             {"catalog_compacted", r.catalog_compacted || p.catalog_compacted},
-                             {"errors", r.errors}});
+                        out.push_back({{"repo", repo},
+                                       {"skipped", r.skipped},
+                                       {"reason", r.reason},
+                                       {"commits_deleted", r.commits_deleted},
+                                       {"objects_deleted", r.objects_deleted},
+                                       {"containers_retired", r.containers_retired + p.retired},
+                                       {"packs_rewritten", p.rewritten},
+                                       {"bytes_rewritten", p.bytes_rewritten},
+                                       {"repacked_bytes", p.bytes},
+                                       {"errors", r.errors}});
                         auto& phases = out.back()["phase_seconds"]; // where the time went
                         for (const auto& ph : r.times.phases())
                             phases[ph.name] = ph.ms / 1e3;
@@ -268,18 +257,16 @@ int main(int argc, char** argv) {
                             phases["repack " + ph.name] = ph.ms / 1e3;
                         if (!as_json)
                             std::printf("%s: %s%zu commits, %zu objects deleted; %zu packs "
-                                        "rewritten (%llu bytes -> %llu); %zu packs retired; "
-                                        "%llu bytes purged%s%s\n",
+                                        "rewritten (%llu bytes -> %llu); %zu packs retired%s\n",
                                         repo.c_str(), r.skipped ? "skipped, " : "",
                                         r.commits_deleted, r.objects_deleted, p.rewritten,
                                         static_cast<unsigned long long>(p.bytes_rewritten),
                                         static_cast<unsigned long long>(p.bytes),
                                         r.containers_retired + p.retired,
-                                        static_cast<unsigned long long>(r.bytes_purged),
-                                        r.catalog_compacted || p.catalog_compacted
-                                            ? "; catalog rewritten"
-                                            : "",
                                         r.errors.empty() ? "" : " (errors: will retry)");
+                        for (const auto& e : r.errors)
+                            std::fprintf(stderr, "musehub gc: %s: %s; run musehub gc again\n",
+                                         repo.c_str(), e.c_str());
                     } else {
                         auto r = hub.consolidate(repo);
                         out.push_back({{"repo", repo},
@@ -297,6 +284,35 @@ int main(int argc, char** argv) {
                                                      std::to_string(r.bytes) + " bytes)")
                                                         .c_str());
                     }
+                }
+                if (*gc) { // once for the hub, after every repo: what belongs to none of them
+                    auto w = hub.sweep();
+                    rc |= w.errors.empty() ? 0 : 1;
+                    json phases;
+                    for (const auto& ph : w.times.phases())
+                        phases[ph.name] = ph.ms / 1e3;
+                    out = {{"repos", out},
+                           {"sweep",
+                            {{"cache_entries_expired", w.cache_entries_expired},
+                             {"uploads_abandoned", w.uploads_abandoned},
+                             {"temporaries_swept", w.temporaries_swept},
+                             {"strays_swept", w.strays_swept},
+                             {"tombstones_purged", w.tombstones_purged},
+                             {"bytes_purged", w.bytes_purged},
+                             {"catalog_compacted", w.catalog_compacted},
+                             {"errors", w.errors},
+                             {"phase_seconds", phases}}}};
+                    if (!as_json)
+                        std::printf("hub: %zu packs purged (%llu bytes), %zu strays and %zu "
+                                    "temporaries swept, %zu abandoned uploads%s%s\n",
+                                    w.tombstones_purged,
+                                    static_cast<unsigned long long>(w.bytes_purged), w.strays_swept,
+                                    w.temporaries_swept, w.uploads_abandoned,
+                                    w.catalog_compacted ? "; catalog rewritten" : "",
+                                    w.errors.empty() ? "" : " (errors: will retry)");
+                    for (const auto& e : w.errors)
+                        std::fprintf(stderr, "musehub gc: sweep: %s; run musehub gc again\n",
+                                     e.c_str());
                 }
                 if (as_json)
                     std::cout << out.dump(2) << "\n";

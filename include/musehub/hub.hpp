@@ -17,6 +17,7 @@
 #include "musehub/algo/push.hpp"
 #include "musehub/algo/read.hpp"
 #include "musehub/algo/stream_push.hpp"
+#include "musehub/algo/sweep.hpp"
 #include "musehub/algo/worker.hpp"
 #include "musehub/catalog/concept.hpp"
 #include "musehub/hub_options.hpp"
@@ -105,10 +106,13 @@ public:
 
     // Registers a pack already in the object store (an index job's work, run inline).
     algo::PushResult index(const algo::IndexRequest& req);
+    // Collects one repo: costs that repo's live history, whatever else the hub holds.
     algo::GcResult gc(const std::string& repo, const algo::GcHooks& hooks = {});
+    // The hub-wide half: expired caches, abandoned uploads, strays, purge, catalog compaction.
+    algo::SweepResult sweep();
     // The repack policy's rewrite (what the follow-up job runs), and every pack into one.
     algo::RepackResult repack(const std::string& repo);
-    // The bytes of retired containers whose grace period is over (GC runs it too).
+    // The bytes of retired containers whose grace period is over (the sweep runs it too).
     algo::PurgeResult purge_retired();
     algo::ConsolidateResult consolidate(const std::string& repo);
     algo::FsckResult fsck(const algo::FsckOptions& o = {});
@@ -202,6 +206,11 @@ algo::PushResult Hub<W, S, C, Q>::index(const algo::IndexRequest& req) {
 template <WireProtocol W, ObjectStore S, Catalog C, JobQueue Q>
 algo::GcResult Hub<W, S, C, Q>::gc(const std::string& repo, const algo::GcHooks& hooks) {
     return algo::gc(*this, repo, hooks);
+}
+
+template <WireProtocol W, ObjectStore S, Catalog C, JobQueue Q>
+algo::SweepResult Hub<W, S, C, Q>::sweep() {
+    return algo::sweep(*this);
 }
 
 template <WireProtocol W, ObjectStore S, Catalog C, JobQueue Q>

@@ -315,7 +315,7 @@ TEMPLATE_LIST_TEST_CASE(
         dead_run_left_a_row();
         s.push("r", "main", c.pack(c.head()));
         CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
-        s.hub.gc("r"); // grace is zero: purges the retired pack's bytes
+        s.hub.sweep(); // grace is zero: purges the retired pack's bytes
         CHECK_FALSE(s.backend.store().get(key));
         auto f = s.hub.fsck();
         INFO(f.violations.size() << " violations, first: "
@@ -348,7 +348,7 @@ TEMPLATE_LIST_TEST_CASE(
         CHECK(s.hub.index(req).outcome == algo::PushOutcome::unchanged);
         catalog::Key<catalog::ContainerRow> k{key};
         CHECK_FALSE(catalog::contains_one<catalog::ContainerRow>(s.backend.catalog(), k));
-        s.hub.gc("r"); // grace is zero: the retired upload's bytes go
+        s.hub.sweep(); // grace is zero: the retired upload's bytes go
         CHECK_FALSE(s.backend.store().get(key));
         CHECK(s.hub.branch_head("r", "main") == tip);
         CHECK(s.hub.fsck().ok());
@@ -411,6 +411,7 @@ TEMPLATE_LIST_TEST_CASE("FETCH scenarios", "[contract][fetch]", Setups) {
         auto g = s.hub.gc("r");
         CHECK(g.cache_entries_expired == 1);
         CHECK(caches() == 1);
+        s.hub.sweep(); // the expired entry's bytes were retired: grace is zero, they go now
         CHECK(fetch_bytes() == 1);
         CHECK(s.hub.fetch("r", FetchRequest{{tip}, {older}}).cache_hit);
         CHECK_FALSE(s.hub.fetch("r", FetchRequest{{tip}, {}}).cache_hit);

@@ -190,6 +190,13 @@ TEST_CASE("TWO-PROCESS two processes push, run jobs, collect and consolidate on 
             CHECK(got->first == last.head);
             CHECK(got->second == w.tree(last.head));
         }
+    { // the sweeps the last collections scheduled, due once the grace period is over
+        auto later = options();
+        later.clock = [] { return now_ms() + std::chrono::hours(1); };
+        FsHub l(dir.path(), later);
+        while (l.hub.run_one_job(worker))
+            ;
+    }
     for (const auto& j : h.queue.list()) {
         INFO("job " << j.id << " is " << to_string(j.state) << ": " << j.last_error);
         CHECK(j.state == JobState::done);

@@ -9,23 +9,21 @@
 //             delete the rows no repo refers to any more (re-checked through the ref indexes);
 //             retire containers left with no locations to tombstones; bump gc_epoch, so a push
 //             that checked its history before this transaction checks it again
-//   purge  -> bytes of tombstones older than the grace period (readers in flight finish
-//             first; algo/purge.hpp)
 //   follow -> a run that deleted anything schedules the repo's repack (algo/follow_up.hpp),
-//             which rewrites the containers it left with dead bytes
-//   expire -> fetch-cache entries past their expiry (all of the repo's after a run that
+//             which rewrites the containers it left with dead bytes, and a run that retired
+//             anything the hub-wide sweep (algo/sweep.hpp), which purges the bytes once the
+//             grace period is over and gives the catalog's space back
+//   expire -> the repo's fetch-cache entries past their expiry (all of them after a run that
 //             deleted anything), whose bytes go the same way
-//   sweep  -> abandoned presigned uploads, temporaries and strays: what writers that crashed
-//             between storing bytes and registering them left behind
-//   compact -> a catalog that keeps the space deleted rows leave (SQLite) gives it back
-//             when a large share of its file is unused (catalog::compact_storage)
+//   uploads-> the repo's presigned uploads nobody confirmed
 //
-// Cost is O(live history of the repo + its refs), never O(all objects of all repos).
+// What belongs to no repo (temporaries, strays, purge, compaction) is the sweep's, so that
+// GC's cost is O(live history of the repo + its refs), never O(anything of other repos).
 
 #include "musehub/algo/common.hpp"
 #include "musehub/algo/follow_up.hpp"
-#include "musehub/algo/purge.hpp"
 #include "musehub/algo/snapshots.hpp"
+#include "musehub/algo/sweep.hpp"
 #include "musehub/store/batch.hpp"
 
 #include <functional>
@@ -44,12 +42,7 @@ struct GcResult {
     std::size_t containers_retired = 0;
     std::size_t cache_entries_expired = 0;
     std::size_t uploads_abandoned = 0; // presigned uploads never confirmed, swept
-    std::size_t temporaries_swept = 0; // leftovers of writers that crashed (store capability)
-    std::size_t strays_swept = 0;      // stored bytes no row ever claimed (a writer crashed)
-    std::size_t tombstones_purged = 0;
-    std::uint64_t bytes_purged = 0;  // bytes removed from the object store
-    bool catalog_compacted = false;  // the catalog rewrote its files (catalog::compact_storage)
-    std::vector<std::string> errors; // non-fatal: the next run retries them
+    std::vector<std::string> errors;   // non-fatal: the next run retries them
     PhaseTimes times;
 };
 
@@ -108,7 +101,6 @@ template <class H>
 GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     using namespace catalog;
     auto& cat = hub.catalog();
-    auto& store = hub.store();
     const auto& opt = hub.options();
     const auto now = hub.now();
     const auto cutoff = now - opt.grace;
@@ -277,127 +269,17 @@ GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     if (collected)
         schedule_repack(hub, repo);
 
-    // ---- expire fetch-cache entries -----------------------------------------------------------
     // Past their expiry, or all of the repo's once this run collected anything: a cached answer
     // may hold what was collected, and bytes on disk after collecting are the live history's.
     r.times.time("expire cache", [&] {
-        std::vector<FetchCacheRow> expired;
-        for (auto& row : cat.template scan<FetchCacheRow>(std::tuple{repo}))
-            if (row.expires_at <= now || collected)
-                expired.push_back(std::move(row));
-        if (expired.empty())
-            return;
-        cat.transact([&](auto& tx) {
-            std::vector<TombstoneRow> tombs;
-            for (const auto& e : expired)
-                tombs.push_back({e.container, now});
-            r.cache_entries_expired = tx.erase_exact(std::span<const FetchCacheRow>(expired));
-            tx.insert(std::span<const TombstoneRow>(tombs));
-            return 0;
-        });
+        r.cache_entries_expired = detail::expire_fetch_cache(hub, std::tuple{repo}, collected);
     });
-
-    // ---- sweep presigned uploads nobody confirmed ---------------------------------------------
     r.times.time("sweep uploads", [&] {
-        std::vector<UploadRow> abandoned;
-        for (auto& u : cat.template scan<UploadRow>(std::tuple{repo}))
-            if (u.expires_at + opt.grace <= now)
-                abandoned.push_back(std::move(u));
-        if (abandoned.empty())
-            return;
-        std::vector<Key<ContainerRow>> keys;
-        for (const auto& u : abandoned)
-            keys.emplace_back(u.container);
-        auto registered = cat.template contains<ContainerRow>(keys);
-        std::vector<std::string> remove;
-        for (std::size_t i = 0; i < abandoned.size(); ++i)
-            if (!registered[i])
-                remove.push_back(abandoned[i].container);
-        try {
-            remove_many(store, std::span<const std::string>(remove));
-        } catch (const std::exception& e) {
-            r.errors.push_back(std::string("removing abandoned uploads failed (will retry): ") +
-                               e.what());
-            return;
-        }
-        r.uploads_abandoned = remove.size();
-        cat.erase_exact(std::span<const UploadRow>(abandoned));
+        r.uploads_abandoned = detail::sweep_abandoned_uploads(hub, std::tuple{repo}, r.errors);
     });
-
-    // ---- sweep what crashed writers left behind (stores that can leave any) -------------------
-    r.times.time("sweep temporaries", [&] {
-        try {
-            auto age = std::max(std::chrono::duration_cast<std::chrono::seconds>(opt.grace),
-                                std::chrono::seconds(600));
-            r.temporaries_swept = sweep_temporaries(store, age);
-        } catch (const std::exception& e) {
-            r.errors.push_back(std::string("sweeping temporaries failed (will retry): ") +
-                               e.what());
-        }
-    });
-
-    // ---- sweep strays: bytes a writer stored and then died before a row claimed them ---------
-    // Only keys whose upload token is older than the grace period (and ten minutes, as for
-    // temporaries): a younger one may be an upload about to register. A stray is retired in a
-    // transaction that proves no row claims it; the writer checks the same tombstone when it
-    // inserts its row, so exactly one of them wins. Nothing ever read a stray: purge it now.
-    r.times.time("sweep strays", [&] {
-        auto age = std::max<std::chrono::milliseconds>(opt.grace, std::chrono::minutes(10));
-        std::unordered_set<std::string> known;
-        for (auto& c : cat.template scan<ContainerRow>(std::tuple{}))
-            known.insert(std::move(c.container));
-        for (auto& t : cat.template scan<TombstoneRow>(std::tuple{}))
-            known.insert(std::move(t.container));
-        for (auto& f : cat.template scan<FetchCacheRow>(std::tuple{}))
-            known.insert(std::move(f.container));
-        for (auto& u : cat.template scan<UploadRow>(std::tuple{}))
-            known.insert(std::move(u.container));
-        std::vector<std::string> strays;
-        try {
-            for (auto kind : {"/packs/", "/fetch/"})
-                for (auto& k : store.list(std::string(keys::layout) + kind))
-                    if (auto made = upload_time(k); made && *made + age <= now && !known.count(k))
-                        strays.push_back(std::move(k));
-        } catch (const std::exception& e) {
-            r.errors.push_back(std::string("listing strays failed (will retry): ") + e.what());
-            return;
-        }
-        if (strays.empty())
-            return;
-        r.strays_swept = cat.transact([&](auto& tx) {
-            std::vector<Key<ContainerRow>> rows(strays.begin(), strays.end());
-            std::vector<Key<TombstoneRow>> tombs(strays.begin(), strays.end());
-            auto claimed = tx.template contains<ContainerRow>(rows);
-            auto retired = tx.template contains<TombstoneRow>(tombs);
-            std::unordered_set<std::string> cached;
-            for (auto& f : tx.template scan<FetchCacheRow>(std::tuple{}))
-                cached.insert(std::move(f.container));
-            std::vector<TombstoneRow> out;
-            for (std::size_t i = 0; i < strays.size(); ++i)
-                if (!claimed[i] && !retired[i] && !cached.count(strays[i]))
-                    out.push_back({strays[i], cutoff});
-            tx.insert(std::span<const TombstoneRow>(out));
-            return out.size();
-        });
-    });
-
-    // ---- purge bytes whose grace period is over -------------------------------------------
-    r.times.time("purge", [&] {
-        auto p = purge_retired(hub);
-        r.tombstones_purged = p.tombstones_purged;
-        r.bytes_purged = p.bytes_purged;
-        r.errors.insert(r.errors.end(), p.errors.begin(), p.errors.end());
-    });
-
-    // ---- give back the catalog space the deletes left (catalogs that keep it) -----------------
-    r.times.time("compact catalog", [&] {
-        try {
-            r.catalog_compacted = catalog::compact_storage(cat);
-        } catch (const std::exception& e) {
-            r.errors.push_back(std::string("compacting the catalog failed (will retry): ") +
-                               e.what());
-        }
-    });
+    // What this run retired is purged, and the space its deletes left given back, by the sweep.
+    if (collected || r.containers_retired > 0 || r.cache_entries_expired > 0)
+        schedule_sweep(hub);
     return r;
 }
 

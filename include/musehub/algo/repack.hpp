@@ -17,6 +17,7 @@
 //   retire  -> a source container goes to a tombstone only when no location points into it
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/follow_up.hpp"
 #include "musehub/hub_options.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/pending_put.hpp"
@@ -42,7 +43,6 @@ struct RepackResult {
     PackId pack;                       // its content hash
     std::uint64_t bytes = 0;           // its size
     std::uint64_t bytes_rewritten = 0; // the sizes of the containers it replaces
-    bool catalog_compacted = false;    // the catalog rewrote its files (catalog::compact_storage)
     PhaseTimes times;
 };
 using ConsolidateResult = RepackResult;
@@ -316,16 +316,8 @@ RepackResult repack(H& hub, const std::string& repo, RepackScope scope = RepackS
         r.retired = hub.catalog().transact(
             [&](auto& tx) { return detail::retire_empty_containers(tx, old, hub.now()); });
     });
-    // Re-pointing every location of the rewritten packs leaves as much catalog space behind
-    // as the collection before it did: give it back last, or the log and the free pages stay
-    // until the next collection (the GC's own compaction ran before this rewrite).
-    r.times.time("compact catalog", [&] {
-        try {
-            r.catalog_compacted = catalog::compact_storage(hub.catalog());
-        } catch (const std::exception&) {
-            // Space only: the repack itself is done and a later collection compacts again.
-        }
-    });
+    if (r.retired > 0) // their bytes go, and the space the re-pointing left, in the sweep
+        schedule_sweep(hub);
     return r;
 }
 

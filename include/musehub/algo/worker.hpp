@@ -7,6 +7,7 @@
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
 #include "musehub/algo/repack.hpp"
+#include "musehub/algo/sweep.hpp"
 
 #include <atomic>
 #include <thread>
@@ -40,6 +41,12 @@ void run_job(H& hub, const Job& job) {
     case JobKind::repack:
         repack(hub, job.payload);
         return;
+    case JobKind::sweep: {
+        auto r = sweep(hub);
+        if (!r.errors.empty())
+            fail(errc::io, "sweep finished with errors: " + r.errors.front());
+        return;
+    }
     case JobKind::fetch_prebuild: {
         auto nl = job.payload.find('\n');
         if (nl == std::string::npos)

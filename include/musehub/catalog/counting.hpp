@@ -1,10 +1,13 @@
 #pragma once
 // CountingCatalog: a decorator that forwards every operation to any Catalog and counts the
 // calls, the way LevelDB's EnvWrapper wraps an Env. Each call on a SQL backend is one round
-// trip, so tests use it to prove that algorithms speak in batches, never per object.
+// trip, so tests use it to prove that algorithms speak in batches, never per object; the rows
+// the reads return prove what an algorithm's cost scales with (GC of one repo reads that
+// repo's rows, whatever else the hub holds).
 
 #include "musehub/catalog/concept.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 namespace musehub::catalog {
@@ -13,8 +16,9 @@ struct CallCounts {
     std::atomic<std::size_t> reads{0};  // find, contains, find_by, scan
     std::atomic<std::size_t> writes{0}; // insert, upsert, erase, erase_exact, compare_and_swap
     std::atomic<std::size_t> transactions{0}; // transact() bodies
+    std::atomic<std::size_t> rows_read{0};    // rows found, scanned, or keys found present
     std::size_t total() const { return reads + writes + transactions; }
-    void reset() { reads = 0, writes = 0, transactions = 0; }
+    void reset() { reads = 0, writes = 0, transactions = 0, rows_read = 0; }
 };
 
 template <musehub::Catalog C>
@@ -34,15 +38,23 @@ class CountingCatalog {
         }
         template <Reflected Row>
         std::vector<std::optional<Row>> find(std::span<const Key<Row>> keys) const {
-            return ++counts_.reads, inner_.template find<Row>(keys);
+            ++counts_.reads;
+            auto rows = inner_.template find<Row>(keys);
+            counts_.rows_read += static_cast<std::size_t>(std::count_if(
+                rows.begin(), rows.end(), [](const auto& r) { return r.has_value(); }));
+            return rows;
         }
         template <Reflected Row>
         std::vector<bool> contains(std::span<const Key<Row>> keys) const {
-            return ++counts_.reads, inner_.template contains<Row>(keys);
+            ++counts_.reads;
+            auto found = inner_.template contains<Row>(keys);
+            counts_.rows_read +=
+                static_cast<std::size_t>(std::count(found.begin(), found.end(), true));
+            return found;
         }
         template <Reflected Row, std::size_t I>
         std::vector<Row> find_by(std::span<const Field<Row, I>> values) const {
-            return ++counts_.reads, inner_.template find_by<Row, I>(values);
+            return counted(inner_.template find_by<Row, I>(values));
         }
         template <Reflected Row>
         std::size_t erase(std::span<const Key<Row>> keys) {
@@ -54,7 +66,7 @@ class CountingCatalog {
         }
         template <Reflected Row, class Prefix>
         std::vector<Row> scan(const Prefix& prefix) const {
-            return ++counts_.reads, inner_.template scan<Row>(prefix);
+            return counted(inner_.template scan<Row>(prefix));
         }
         template <Reflected Row>
         bool compare_and_swap(const Key<Row>& key, const std::optional<Row>& expected,
@@ -63,6 +75,13 @@ class CountingCatalog {
         }
 
     private:
+        template <class Rows>
+        Rows counted(Rows rows) const {
+            ++counts_.reads;
+            counts_.rows_read += rows.size();
+            return rows;
+        }
+
         Inner& inner_;
         CallCounts& counts_;
     };

@@ -12,7 +12,7 @@
 
 namespace musehub {
 
-enum class JobKind : std::uint8_t { index, gc, repack, fetch_prebuild };
+enum class JobKind : std::uint8_t { index, gc, repack, fetch_prebuild, sweep };
 enum class JobState : std::uint8_t { queued, running, done, failed };
 
 constexpr std::string_view to_string(JobKind k) noexcept {
@@ -25,6 +25,8 @@ constexpr std::string_view to_string(JobKind k) noexcept {
         return "repack";
     case JobKind::fetch_prebuild:
         return "fetch-prebuild";
+    case JobKind::sweep:
+        return "sweep";
     }
     return "unknown";
 }
