@@ -23,6 +23,7 @@
 // Cost is O(live history of the repo + its refs), never O(all objects of all repos).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/purge.hpp"
 #include "musehub/algo/snapshots.hpp"
