@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace musehub::algo {
@@ -43,20 +44,30 @@ public:
         std::string name;
         double ms = 0;
     };
+    // Adds the time from its making to its end to `name`: a phase that is a block of code
+    // (`auto phase = times.scope("check");`).
+    class Scope {
+    public:
+        Scope(PhaseTimes& times, std::string name)
+            : times_(times), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
+        Scope(const Scope&) = delete;
+        Scope& operator=(const Scope&) = delete;
+        ~Scope() {
+            times_.add(name_, std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - t0_)
+                                  .count());
+        }
+
+    private:
+        PhaseTimes& times_;
+        std::string name_;
+        std::chrono::steady_clock::time_point t0_;
+    };
+    [[nodiscard]] Scope scope(std::string name) { return Scope(*this, std::move(name)); }
     // Runs fn, adding its duration to `name`.
     template <class Fn>
     decltype(auto) time(const std::string& name, Fn&& fn) {
-        auto t0 = std::chrono::steady_clock::now();
-        struct Add {
-            PhaseTimes& self;
-            const std::string& name;
-            std::chrono::steady_clock::time_point t0;
-            ~Add() {
-                self.add(name, std::chrono::duration<double, std::milli>(
-                                   std::chrono::steady_clock::now() - t0)
-                                   .count());
-            }
-        } add{*this, name, t0};
+        Scope phase(*this, name);
         return fn();
     }
     void add(const std::string& name, double ms) {
@@ -203,27 +214,6 @@ bool container_live(Tx& tx, const std::string& container) {
     return catalog::contains_one<catalog::ContainerRow>(tx, row) &&
            !catalog::contains_one<catalog::TombstoneRow>(tx, tomb);
 }
-} // namespace detail
-
-namespace detail {
-// Retires every container in `containers` that no location points into any more.
-template <class Tx>
-std::size_t retire_empty_containers(Tx& tx, const std::vector<std::string>& containers,
-                                    TimePoint now) {
-    using namespace catalog;
-    std::size_t n = 0;
-    for (const auto& c : containers) {
-        if (!tx.template find_by<LocationRow, 1>(std::span<const std::string>(&c, 1)).empty())
-            continue;
-        if (tx.template erase<ContainerRow>(std::vector<Key<ContainerRow>>{{c}}) == 0)
-            continue;
-        TombstoneRow t{c, now};
-        tx.insert(std::span<const TombstoneRow>(&t, 1));
-        ++n;
-    }
-    return n;
-}
-
 } // namespace detail
 
 // Reads the bytes of `locations` with ONE ranged read per source container (covering all of

@@ -21,6 +21,7 @@
 // GC's cost is O(live history of the repo + its refs), never O(anything of other repos).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/algo/sweep.hpp"

@@ -4,6 +4,7 @@
 // the branch in place and changes nothing; a run that died at any step is completed by the
 // next. Reports the time of each phase.
 
+#include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/wire/v2.hpp"
 

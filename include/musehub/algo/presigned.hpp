@@ -24,6 +24,7 @@
 // has none to rely on). Loose keys are unique per presign, so a key GC has retired is never
 // written again by another upload.
 
+#include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/concept.hpp"

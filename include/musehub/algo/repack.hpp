@@ -17,6 +17,7 @@
 //   retire  -> a source container goes to a tombstone only when no location points into it
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/hub_options.hpp"
 #include "musehub/store/batch.hpp"
