@@ -155,12 +155,11 @@ TEST_CASE("s3 xml: empty list results", "[s3][xml]") {
     CHECK_FALSE(aws.truncated);
     // A self-closing root.
     CHECK(detail::parse_list_page("<ListBucketResult/>").keys.empty());
-    // The reader does not check the root: a body that is no ListBucketResult at all (empty, or
-    // a proxy's HTML) reads as an empty, final page.
-    auto empty = detail::parse_list_page("");
-    CHECK(empty.keys.empty());
-    CHECK_FALSE(empty.truncated);
-    CHECK(detail::parse_list_page("<html><body>OK</body></html>").keys.empty());
+    // A body that is no ListBucketResult at all (empty, or a proxy's HTML) is an error, not an
+    // empty page: read as one, every key would look absent.
+    for (std::string_view doc : {"", "<html><body>OK</body></html>"})
+        CHECK_THAT(malformed_message(doc),
+                   Catch::Matchers::Contains("a listing answer without <ListBucketResult>"));
 }
 
 TEST_CASE("s3 xml: <KeyCount> is not <Key>, <ContentsX> is not <Contents>", "[s3][xml]") {

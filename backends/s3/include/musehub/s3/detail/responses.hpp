@@ -50,7 +50,11 @@ struct ListPage {
     std::optional<std::string> next_token;
 };
 
+// A 2xx body that is not a ListBucketResult (empty, or a proxy's HTML page) is refused: read as
+// an empty final page, it would make every key look absent to GC's sweep and to fsck.
 inline ListPage parse_list_page(std::string_view doc) {
+    if (doc.find("<ListBucketResult") == std::string_view::npos)
+        xml::malformed("a listing answer without <ListBucketResult>", doc);
     ListPage page;
     bool url_encoded = xml::first(doc, "EncodingType") == "url";
     std::size_t at = 0;
