@@ -13,12 +13,22 @@ endif()
 set(MUSEHUB_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/musehub)
 set(MUSEHUB_PKGCONFIG_DIR ${CMAKE_INSTALL_DATADIR}/pkgconfig)   # header-only: arch-independent
 
-install(TARGETS musehub_core musehub_memory musehub_fs musehub_s3 musehub_postgres musehub_all
+# One export set for what every consumer gets (core + memory) and one per backend component,
+# so musehubConfig.cmake imports a backend's target only when it is asked for.
+install(TARGETS musehub_core musehub_memory musehub_all
     EXPORT musehubTargets
     FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT musehubTargets
     NAMESPACE musehub::
     DESTINATION ${MUSEHUB_CMAKE_DIR})
+foreach(component IN LISTS MUSEHUB_INSTALLED_COMPONENTS)
+    install(TARGETS musehub_${component}
+        EXPORT musehub-${component}Targets
+        FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+    install(EXPORT musehub-${component}Targets
+        NAMESPACE musehub::
+        DESTINATION ${MUSEHUB_CMAKE_DIR})
+endforeach()
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/musehubConfig.cmake.in
     ${PROJECT_BINARY_DIR}/musehubConfig.cmake
@@ -42,5 +52,16 @@ else()
     string(REGEX REPLACE "/$" "" _musehub_up "${_musehub_up}")
     set(MUSEHUB_PC_PREFIX "\${pcfiledir}/${_musehub_up}")
 endif()
+# musehub.pc is core + memory; musehub-<component>.pc adds one backend and its library.
+set(MUSEHUB_fs_PC_REQUIRES sqlite3)
+set(MUSEHUB_s3_PC_REQUIRES libcurl)
+set(MUSEHUB_postgres_PC_REQUIRES libpq)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/musehub.pc.in ${PROJECT_BINARY_DIR}/musehub.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/musehub.pc DESTINATION ${MUSEHUB_PKGCONFIG_DIR})
+foreach(MUSEHUB_PC_COMPONENT IN LISTS MUSEHUB_INSTALLED_COMPONENTS)
+    set(MUSEHUB_PC_REQUIRES ${MUSEHUB_${MUSEHUB_PC_COMPONENT}_PC_REQUIRES})
+    configure_file(${PROJECT_SOURCE_DIR}/cmake/musehub-component.pc.in
+        ${PROJECT_BINARY_DIR}/musehub-${MUSEHUB_PC_COMPONENT}.pc @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/musehub-${MUSEHUB_PC_COMPONENT}.pc
+        DESTINATION ${MUSEHUB_PKGCONFIG_DIR})
+endforeach()
