@@ -22,6 +22,7 @@
 #include "musehub/catalog/concept.hpp"
 #include "musehub/hub_options.hpp"
 #include "musehub/jobs/concept.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 #include "musehub/wire/concept.hpp"
 #include "musehub/wire/v1.hpp"

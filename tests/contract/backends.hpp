@@ -22,4 +22,14 @@ namespace contract {
 using Backends = std::tuple<MemoryBackend, FsBackend, FsStoreBackend, SqliteBackend,
                             FsPostgresBackend, S3Backend, S3PostgresBackend>;
 
+// Every fixture's capability flags say what store/capabilities.hpp's concepts say.
+static_assert(all_checked<Backends>);
+
+// The backends a capability-gated case runs on, and those that print why they skip it (named,
+// since a comma cannot appear in a Catch test macro's type list).
+using ExclusiveCreateBackends = with<creates_exclusively, Backends>;
+using NoExclusiveCreateBackends = without<creates_exclusively, Backends>;
+using PersistentBackends = with<persistent, Backends>;
+using TransientBackends = without<persistent, Backends>;
+
 } // namespace contract

@@ -13,6 +13,13 @@
 using namespace musehub;
 using namespace musehub::catalog;
 
+// Every catalog of the suite, and the handles their transact() passes (catalog/concept.hpp;
+// tests/unit/concepts_test.cpp proves a handle missing an operation is refused). The
+// PostgreSQL catalog is checked here, in a translation unit that includes it.
+static_assert(musehub::Catalog<musehub::postgres::Catalog>);
+static_assert(musehub::Catalog<musehub::fs::Catalog>);
+static_assert(musehub::Catalog<musehub::memory::Catalog>);
+
 namespace {
 ObjectId oid(int i) {
     return ObjectId{sha256("object " + std::to_string(i))};

@@ -93,6 +93,14 @@ using Setups = std::tuple<Setup<MemoryBackend, wire::v1>, Setup<MemoryBackend, w
                           Setup<S3PostgresBackend, wire::v1>, Setup<S3PostgresBackend, wire::v2>,
                           Setup<FsPostgresBackend, wire::v1>, Setup<FsPostgresBackend, wire::v2>>;
 
+// The Setups a capability-gated scenario runs on, and those that print why they skip it (named,
+// since a comma cannot appear in a Catch test macro's type list): stores that hand out
+// presigned URLs, and stores whose crashed writers leave temporaries for the sweep.
+using PresigningSetups = with<presigns, Setups>;
+using NonPresigningSetups = without<presigns, Setups>;
+using TemporarySweepingSetups = with<sweeps_temporaries, Setups>;
+using NoTemporariesSetups = without<sweeps_temporaries, Setups>;
+
 template <class E>
 errc code_of(E&& fn) {
     try {

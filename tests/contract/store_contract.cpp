@@ -86,38 +86,38 @@ TEMPLATE_LIST_TEST_CASE("store: put is idempotent and replaces atomically", "[co
 }
 
 TEMPLATE_LIST_TEST_CASE("store: put_if_absent has exactly one winner", "[contract][store]",
-                        contract::Backends) {
-    if constexpr (!musehub::ExclusiveCreateStore<typename TestType::Store>) {
-        contract::skip(TestType::name, "store: put_if_absent",
-                       "the store has no conditional create, and nothing depends on one");
-        return;
-    } else {
-        TestType backend;
-        auto& s = backend.store();
-        constexpr int writers = 8;
-        std::vector<Bytes> contents;
+                        contract::ExclusiveCreateBackends) {
+    TestType backend;
+    auto& s = backend.store();
+    constexpr int writers = 8;
+    std::vector<Bytes> contents;
+    for (int i = 0; i < writers; ++i)
+        contents.push_back(filled(4096, static_cast<std::uint8_t>(i)));
+    for (int round = 0; round < 20; ++round) {
+        auto key = "race/" + std::to_string(round);
+        std::atomic<int> wins{0}, winner{-1};
+        std::vector<std::thread> threads;
         for (int i = 0; i < writers; ++i)
-            contents.push_back(filled(4096, static_cast<std::uint8_t>(i)));
-        for (int round = 0; round < 20; ++round) {
-            auto key = "race/" + std::to_string(round);
-            std::atomic<int> wins{0}, winner{-1};
-            std::vector<std::thread> threads;
-            for (int i = 0; i < writers; ++i)
-                threads.emplace_back([&, i] {
-                    if (s.put_if_absent(key, contents[i])) {
-                        ++wins;
-                        winner = i;
-                    }
-                });
-            for (auto& t : threads)
-                t.join();
-            REQUIRE(wins == 1);
-            CHECK(s.get(key) == contents[winner]);
-            CHECK_FALSE(
-                s.put_if_absent(key, contents[0] == contents[winner] ? contents[1] : contents[0]));
-            CHECK(s.get(key) == contents[winner]);
-        }
+            threads.emplace_back([&, i] {
+                if (s.put_if_absent(key, contents[i])) {
+                    ++wins;
+                    winner = i;
+                }
+            });
+        for (auto& t : threads)
+            t.join();
+        REQUIRE(wins == 1);
+        CHECK(s.get(key) == contents[winner]);
+        CHECK_FALSE(
+            s.put_if_absent(key, contents[0] == contents[winner] ? contents[1] : contents[0]));
+        CHECK(s.get(key) == contents[winner]);
     }
+}
+
+TEMPLATE_LIST_TEST_CASE("store: put_if_absent skipped where the store cannot create exclusively",
+                        "[contract][store]", contract::NoExclusiveCreateBackends) {
+    contract::skip(TestType::name, "store: put_if_absent",
+                   "the store has no conditional create, and nothing depends on one");
 }
 
 TEMPLATE_LIST_TEST_CASE("store: ranged get clips at the end", "[contract][store]",
@@ -223,14 +223,15 @@ TEMPLATE_LIST_TEST_CASE("store: batched operations match one-at-a-time ones", "[
 }
 
 TEMPLATE_LIST_TEST_CASE("store: contents survive reopening", "[contract][store]",
-                        contract::Backends) {
-    if constexpr (!TestType::persistent) {
-        contract::skip(TestType::name, "store: contents survive reopening",
-                       "the backend keeps nothing across a reopen by design");
-    } else {
-        TestType backend;
-        backend.store().put("durable", as_bytes("bytes"));
-        backend.reopen();
-        CHECK(backend.store().get("durable") == to_bytes("bytes"));
-    }
+                        contract::PersistentBackends) {
+    TestType backend;
+    backend.store().put("durable", as_bytes("bytes"));
+    backend.reopen();
+    CHECK(backend.store().get("durable") == to_bytes("bytes"));
+}
+
+TEMPLATE_LIST_TEST_CASE("store: reopening skipped where the backend keeps nothing",
+                        "[contract][store]", contract::TransientBackends) {
+    contract::skip(TestType::name, "store: contents survive reopening",
+                   "the backend keeps nothing across a reopen by design");
 }

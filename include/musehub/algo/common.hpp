@@ -207,7 +207,7 @@ namespace detail {
 // Whether locations may (still) point into `container`: it has a row and was never retired.
 // Every transaction that writes a location checks this, so a key GC retired is never pointed
 // at again, whoever found it earlier (a push filling its own pack, consolidation reusing one).
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 bool container_live(Tx& tx, const std::string& container) {
     catalog::Key<catalog::ContainerRow> row{container};
     catalog::Key<catalog::TombstoneRow> tomb{container};

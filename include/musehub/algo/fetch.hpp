@@ -27,6 +27,7 @@
 
 #include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/pending_put.hpp"
@@ -72,7 +73,7 @@ struct FetchResult {
 };
 
 // The Muse client sends haves in batches of 64 until the hub says it is ready.
-template <class H>
+template <AlgorithmHub H>
 NegotiateResult negotiate(const H& hub, const std::string& repo, const FetchRequest& req) {
     NegotiateResult r;
     auto known = hub.catalog().template contains<catalog::CommitRefRow>(
@@ -219,7 +220,7 @@ stored_answer(H& hub, const std::string& container, std::span<const CommitId> co
 } // namespace detail
 
 // The answer goes to `sink` as it is made; see the top of this file.
-template <class H>
+template <AlgorithmHub H>
 FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, const FetchSink& sink) {
     using namespace catalog;
     auto& cat = hub.catalog();
@@ -436,7 +437,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
 }
 
 // The answer collected: FetchResult::bytes holds the pack.
-template <class H>
+template <AlgorithmHub H>
 FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req) {
     Bytes bytes;
     auto out = fetch(hub, repo, req, [&](BytesView piece) {

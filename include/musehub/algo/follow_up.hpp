@@ -10,6 +10,7 @@
 // burst of changes enqueues it once (enqueue is idempotent by id), and it runs when the window
 // closes, so it sees every change made in it. A change after that falls in the next window.
 
+#include "musehub/algo/concept.hpp"
 #include "musehub/jobs/job.hpp"
 
 #include <string>
@@ -29,13 +30,13 @@ void schedule_in_window(H& hub, const std::string& name, JobKind kind, const std
 }
 } // namespace detail
 
-template <class H>
+template <AlgorithmHub H>
 void schedule_repack(H& hub, const std::string& repo) {
     detail::schedule_in_window(hub, "repack:" + repo, JobKind::repack, repo, hub.now());
 }
 
 // Due once the grace period of what was retired now is over: purging earlier finds nothing.
-template <class H>
+template <AlgorithmHub H>
 void schedule_sweep(H& hub) {
     detail::schedule_in_window(hub, "sweep", JobKind::sweep, "", hub.now() + hub.options().grace);
 }

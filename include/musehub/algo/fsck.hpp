@@ -5,6 +5,7 @@
 
 #include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/store/batch.hpp"
@@ -62,7 +63,7 @@ void check_chain(const catalog::LocationRow& l,
 }
 } // namespace detail
 
-template <class H>
+template <AlgorithmHub H>
 FsckResult fsck(H& hub, const FsckOptions& options = {}) {
     using namespace catalog;
     auto& cat = hub.catalog();

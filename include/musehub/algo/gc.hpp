@@ -21,6 +21,7 @@
 // GC's cost is O(live history of the repo + its refs), never O(anything of other repos).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/snapshots.hpp"
@@ -57,7 +58,7 @@ namespace detail {
 // that a surviving delta builds on stays (whichever repos still refer to the delta), and a base
 // no repo refers to goes with the last delta on it. Settled to a fixed point inside GC's
 // delete transaction, so a chain is never cut. Containers of added objects go to `containers`.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 void settle_bases(Tx& tx, std::vector<catalog::Key<catalog::ObjectRow>>& erase,
                   std::vector<std::string>& containers, std::size_t batch_rows, TimePoint cutoff) {
     using namespace catalog;
@@ -98,7 +99,7 @@ void settle_bases(Tx& tx, std::vector<catalog::Key<catalog::ObjectRow>>& erase,
 }
 } // namespace detail
 
-template <class H>
+template <AlgorithmHub H>
 GcResult gc(H& hub, const std::string& repo, const GcHooks& hooks = {}) {
     using namespace catalog;
     auto& cat = hub.catalog();

@@ -4,6 +4,7 @@
 // the branch in place and changes nothing; a run that died at any step is completed by the
 // next. Reports the time of each phase.
 
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/wire/v2.hpp"
@@ -43,7 +44,7 @@ inline IndexRequest decode_index_request(std::string_view payload, const Limits&
     return r;
 }
 
-template <class H>
+template <AlgorithmHub H>
 PushResult index_pack(H& hub, const IndexRequest& req) {
     PhaseTimes times;
     auto bytes = times.time("fetch", [&] {

@@ -18,15 +18,17 @@
 //
 // The hub keeps no state between presign and confirm: a key's shape ties it to its object, and
 // only the hub can sign a URL that writes to it. Each URL is bound to its object's content (the
-// object id is the SHA-256 of its bytes, and presign_put signs it: store/concept.hpp), so the
+// object id is the SHA-256 of its bytes, and presign_put signs it: store/capabilities.hpp), so the
 // store refuses any other bytes through it: once bytes are proven here, a still-valid URL can
 // only write the same bytes again, never swap them, and no conditional write is needed (S3
 // has none to rely on). Loose keys are unique per presign, so a key GC has retired is never
 // written again by another upload.
 
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/store/batch.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <algorithm>
@@ -36,10 +38,6 @@
 #include <vector>
 
 namespace musehub::algo {
-
-// A hub whose object store can hand out presigned URLs: what presigned push needs.
-template <class H>
-concept PresigningHub = PresigningStore<typename H::store_type>;
 
 struct PresignItem {
     ObjectId id;

@@ -6,6 +6,7 @@
 // packs (`musehub gc` with --grace 0 leaves nothing behind in one run).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/store/batch.hpp"
 
 #include <string>
@@ -19,7 +20,7 @@ struct PurgeResult {
     std::vector<std::string> errors; // non-fatal: the next run retries them
 };
 
-template <class H>
+template <AlgorithmHub H>
 PurgeResult purge_retired(H& hub) {
     using catalog::TombstoneRow;
     auto& cat = hub.catalog();

@@ -9,6 +9,7 @@
 
 #include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/fetch.hpp"
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/core/object_codec.hpp"
@@ -19,7 +20,7 @@
 namespace musehub::algo {
 
 // Which of `ids` the hub holds no object row for (v1 `filter-objects`), in the order given.
-template <class H>
+template <AlgorithmHub H>
 std::vector<ObjectId> missing_objects(const H& hub, std::span<const ObjectId> ids) {
     std::vector<ObjectId> missing;
     for_batches(ids, hub.options().batch_rows, [&](std::span<const ObjectId> batch) {
@@ -32,7 +33,7 @@ std::vector<ObjectId> missing_objects(const H& hub, std::span<const ObjectId> id
 }
 
 // Where `branch` of `repo` points; nullopt for a branch (or repo) the hub does not have.
-template <class H>
+template <AlgorithmHub H>
 std::optional<CommitId> branch_head(const H& hub, const std::string& repo,
                                     const std::string& branch) {
     catalog::Key<Branch> key{repo, branch};
@@ -41,7 +42,7 @@ std::optional<CommitId> branch_head(const H& hub, const std::string& repo,
 }
 
 // The snapshot of `commit`; errc::not_found when the repo does not reference it.
-template <class H>
+template <AlgorithmHub H>
 Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) {
     using namespace catalog;
     const auto& cat = hub.catalog();
@@ -66,7 +67,7 @@ Snapshot tree_of(const H& hub, const std::string& repo, const CommitId& commit) 
 // Calls each(id, raw bytes) for every distinct id in `ids` the repo references (errc::not_found
 // for one it does not). Deltas are resolved down their chains (algo/chains.hpp) a batch of ids
 // at a time. The bytes live only during the call.
-template <class H, class Each>
+template <AlgorithmHub H, class Each>
 void read_objects(const H& hub, const std::string& repo, std::span<const ObjectId> ids,
                   Each&& each) {
     using namespace catalog;

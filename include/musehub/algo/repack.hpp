@@ -17,6 +17,7 @@
 //   retire  -> a source container goes to a tombstone only when no location points into it
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/hub_options.hpp"
@@ -272,7 +273,7 @@ std::size_t repoint(H& hub, std::span<const catalog::LocationRow> sources, const
 } // namespace detail
 
 // Rewrites what `scope` chooses of the containers `repo`'s objects live in into one pack.
-template <class H>
+template <AlgorithmHub H>
 RepackResult repack(H& hub, const std::string& repo, RepackScope scope = RepackScope::policy) {
     RepackResult r;
     r.repo = repo;
@@ -324,7 +325,7 @@ RepackResult repack(H& hub, const std::string& repo, RepackScope scope = RepackS
 
 // Every container the repo's objects live in, merged into one pack (skipped when they already
 // are one pack with nothing dead in it).
-template <class H>
+template <AlgorithmHub H>
 ConsolidateResult consolidate(H& hub, const std::string& repo) {
     return repack(hub, repo, RepackScope::everything);
 }

@@ -230,7 +230,7 @@ void for_each_named_object(Cat& cat, std::span<const SnapshotId> ids, std::size_
 
 // Before the snapshot rows `doomed` are deleted: every other row based on one of them is
 // rewritten whole, so no surviving row is left without its base. Returns how many were.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 std::size_t rebase_dependents(Tx& tx, std::span<const SnapshotId> doomed, std::size_t batch_rows,
                               const Limits& limits) {
     using catalog::SnapshotRow;

@@ -14,7 +14,9 @@
 // The branch moves only after E and every check (check_history and write_history, as for a
 // pack push). A failed stream leaves stored objects as garbage for GC, never a moved branch.
 
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/push.hpp"
+#include "musehub/algo/read.hpp"
 #include "musehub/wire/frames.hpp"
 #include "musehub/wire/v2.hpp"
 
@@ -26,6 +28,8 @@
 
 namespace musehub::algo {
 
+// The constructor, not the class, is constrained: Hub names StreamPush<Hub> in its own
+// definition, where Hub is not yet complete enough to be checked.
 template <class H>
 class StreamPush {
 public:
@@ -33,8 +37,9 @@ public:
     // heartbeat thread, never concurrently.
     using Emit = std::function<void(BytesView frame)>;
 
-    StreamPush(H& hub, Emit emit)
-        : hub_(hub), emit_(std::move(emit)),
+    StreamPush(H& hub, Emit emit) requires AlgorithmHub<H>
+        : hub_(hub),
+          emit_(std::move(emit)),
           reader_(static_cast<std::uint32_t>(
               std::min<std::uint64_t>(hub.options().limits.max_pack_bytes, UINT32_MAX))) {}
     StreamPush(const StreamPush&) = delete;
@@ -161,7 +166,7 @@ private:
         const auto& h = *header_;
         verify_history(history_);
         if (h.expected_head) {
-            auto now_at = hub_.branch_head(h.repo, h.branch);
+            auto now_at = branch_head(hub_, h.repo, h.branch);
             if (!now_at || now_at->digest != *h.expected_head)
                 fail(errc::conflict, "branch '" + h.branch + "' is at " +
                                          (now_at ? now_at->hex() : std::string("nothing")) +

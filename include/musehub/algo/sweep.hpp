@@ -16,6 +16,7 @@
 // Cost is O(rows of the hub-wide tables + keys listed), paid once, not once per repo.
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/purge.hpp"
 #include "musehub/store/batch.hpp"
 
@@ -157,7 +158,7 @@ std::size_t sweep_strays(H& hub, std::vector<std::string>& errors) {
 }
 } // namespace detail
 
-template <class H>
+template <AlgorithmHub H>
 SweepResult sweep(H& hub) {
     const auto& opt = hub.options();
     SweepResult r;

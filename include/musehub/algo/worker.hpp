@@ -3,6 +3,7 @@
 // the failure (the queue retries with backoff up to the job's attempts, then keeps the error).
 // Any number of workers, in any number of processes, may share one queue.
 
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/fetch.hpp"
 #include "musehub/algo/gc.hpp"
 #include "musehub/algo/index.hpp"
@@ -26,7 +27,7 @@ inline std::string fetch_prebuild_payload(const std::string& repo, const std::st
     return repo + '\n' + branch;
 }
 
-template <class H>
+template <AlgorithmHub H>
 void run_job(H& hub, const Job& job) {
     switch (job.kind) {
     case JobKind::index:
@@ -63,7 +64,7 @@ void run_job(H& hub, const Job& job) {
 }
 
 // Claims and runs one job; nullopt when none was ready. Returns the job as the queue now has it.
-template <class H>
+template <AlgorithmHub H>
 std::optional<Job> run_one(H& hub, const WorkerOptions& w = {}) {
     auto job = hub.queue().claim(w.name, hub.now(), w.lease);
     if (!job)
@@ -78,7 +79,7 @@ std::optional<Job> run_one(H& hub, const WorkerOptions& w = {}) {
 }
 
 // Runs jobs until `stop` is set, reclaiming expired leases as it goes.
-template <class H>
+template <AlgorithmHub H>
 void run_worker(H& hub, const std::atomic<bool>& stop, const WorkerOptions& w = {}) {
     while (!stop.load()) {
         hub.queue().reclaim_expired(hub.now());

@@ -25,6 +25,7 @@
 #include "musehub/detail/records.hpp"
 #include "musehub/http/detail/answers.hpp"
 #include "musehub/http/message.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 #include "musehub/wire/v2.hpp"
 

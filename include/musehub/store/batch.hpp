@@ -3,6 +3,7 @@
 // in flight) is called through it; any other store gets the one-at-a-time default, so
 // algorithms always speak in batches and never care which.
 
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <chrono>
@@ -10,19 +11,9 @@
 
 namespace musehub {
 
-struct PutItem {
-    std::string key;
-    BytesView bytes;
-};
-struct RangeItem {
-    std::string key;
-    std::uint64_t offset = 0;
-    std::uint64_t length = 0;
-};
-
 template <ObjectStore S>
 void put_many(S& store, std::span<const PutItem> items) {
-    if constexpr (requires { store.put_many(items); })
+    if constexpr (BatchPutStore<S>)
         store.put_many(items);
     else
         for (const auto& i : items)
@@ -31,7 +22,7 @@ void put_many(S& store, std::span<const PutItem> items) {
 
 template <ObjectStore S>
 std::vector<std::optional<Bytes>> get_ranges(const S& store, std::span<const RangeItem> items) {
-    if constexpr (requires { store.get_ranges(items); })
+    if constexpr (BatchRangeStore<S>)
         return store.get_ranges(items);
     else {
         std::vector<std::optional<Bytes>> out;
@@ -44,7 +35,7 @@ std::vector<std::optional<Bytes>> get_ranges(const S& store, std::span<const Ran
 
 template <ObjectStore S>
 std::vector<std::optional<std::uint64_t>> sizes(const S& store, std::span<const std::string> keys) {
-    if constexpr (requires { store.sizes(keys); })
+    if constexpr (BatchSizeStore<S>)
         return store.sizes(keys);
     else {
         std::vector<std::optional<std::uint64_t>> out;
@@ -57,19 +48,19 @@ std::vector<std::optional<std::uint64_t>> sizes(const S& store, std::span<const 
 
 template <ObjectStore S>
 void remove_many(S& store, std::span<const std::string> keys) {
-    if constexpr (requires { store.remove_many(keys); })
+    if constexpr (BatchRemoveStore<S>)
         store.remove_many(keys);
     else
         for (const auto& k : keys)
             store.remove(k);
 }
 
-// Capability: a store whose writers can leave temporaries behind when they crash (a
-// filesystem store's half-written temp files) sweeps those older than `age`. Stores without
-// such leftovers have nothing to do. Returns how many were removed.
+// A store whose writers can leave temporaries behind when they crash (TemporarySweepingStore)
+// sweeps those older than `age`. Stores without such leftovers have nothing to do. Returns how
+// many were removed.
 template <ObjectStore S>
 std::size_t sweep_temporaries(S& store, std::chrono::seconds age) {
-    if constexpr (requires { store.remove_stale_temps(age); })
+    if constexpr (TemporarySweepingStore<S>)
         return store.remove_stale_temps(age);
     else
         return 0;

@@ -12,19 +12,13 @@
 // always stream and never care which.
 
 #include "musehub/core/error.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <string_view>
 #include <utility>
 
 namespace musehub {
-
-// Capability: begin_put() returns a writer with write(BytesView) and commit(key), as above.
-template <class S>
-concept StreamingPutStore = ObjectStore<S> && requires(S& s, BytesView data, std::string_view key) {
-    s.begin_put().write(data);
-    s.begin_put().commit(key);
-};
 
 // The fallback: gathers the pieces, puts them at commit().
 template <ObjectStore S>

@@ -21,7 +21,7 @@ enum class WithoutRow {
 };
 
 // Retires `container` if no location points into it. Returns whether it was retired now.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 bool retire_if_unused(Tx& tx, const std::string& container, TimePoint now, WithoutRow without_row) {
     using catalog::ContainerRow;
     using catalog::LocationRow;
@@ -39,7 +39,7 @@ bool retire_if_unused(Tx& tx, const std::string& container, TimePoint now, Witho
 
 // Retires every container in `containers` that no location points into any more; returns how
 // many it retired.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 std::size_t retire_empty_containers(Tx& tx, const std::vector<std::string>& containers,
                                     TimePoint now) {
     std::size_t n = 0;

@@ -4,6 +4,7 @@
 // refused here has written nothing.
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/push/input.hpp"
 #include "musehub/algo/push/result.hpp"
 #include "musehub/detail/parallel.hpp"
@@ -202,7 +203,7 @@ void require_objects_present(H& hub, const std::vector<ObjectId>& ids) {
 }
 } // namespace detail
 
-template <class H>
+template <AlgorithmHub H>
 HistoryPlan check_history(H& hub, const std::string& repo, const Pack& pack,
                           const std::string& branch, bool force) {
     detail::validate_name("repo", repo);

@@ -18,7 +18,7 @@
 namespace musehub::algo::detail {
 
 // Whether every base the `locations` name is among `rows` (going in now) or already stored.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 bool bases_present(Tx& tx, const std::vector<catalog::ObjectRow>& rows,
                    const std::vector<catalog::LocationRow>& locations) {
     std::unordered_set<ObjectId> now;

@@ -10,7 +10,7 @@
 namespace musehub::algo::detail {
 
 // Bumps the repo's epoch inside a write transaction, creating the repo on first use.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 void bump_epoch(Tx& tx, const std::string& repo, const std::string& default_branch) {
     using catalog::RepoRow;
     catalog::Key<RepoRow> key{repo};

@@ -5,6 +5,7 @@
 // the checks; then the follow-up jobs.
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/follow_up.hpp"
 #include "musehub/algo/push/check.hpp"
 #include "musehub/algo/push/epoch.hpp"
@@ -158,7 +159,7 @@ void move_branch(C& cat, const Pack& pack, bool force, const HistoryPlan& plan, 
 
 // Writes the rows of a checked plan and moves the branch. The objects must be registered by
 // now (store_objects, or an earlier upload).
-template <class H>
+template <AlgorithmHub H>
 PushResult write_history(H& hub, const std::string& repo, const Pack& pack,
                          const std::string& branch, bool force, HistoryPlan plan,
                          PhaseTimes times = {}) {

@@ -3,6 +3,7 @@
 // branch; check and write again while GC races it.
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/push/check.hpp"
 #include "musehub/algo/push/history.hpp"
 #include "musehub/algo/push/input.hpp"
@@ -34,7 +35,7 @@ auto retry_while_gc_races(const std::string& repo, Attempt&& attempt) {
 } // namespace detail
 
 // Checks, then registers, the commits and snapshots of `pack` and moves `branch`.
-template <class H>
+template <AlgorithmHub H>
 PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
                             const std::string& branch, bool force, PhaseTimes times = {}) {
     return detail::retry_while_gc_races(repo, [&] {
@@ -47,7 +48,7 @@ PushResult register_history(H& hub, const std::string& repo, const Pack& pack,
 // A whole push: verify, check, store the container, register objects and history, move the
 // branch. `container` holds the bytes the pack was decoded from (its object views point into
 // it); with `existing`, those bytes are already stored under that key (an index job).
-template <class H>
+template <AlgorithmHub H>
 PushResult push_pack(H& hub, const std::string& repo, const Pack& pack, BytesView container,
                      catalog::ContainerFormat format, const std::string& branch, bool force,
                      PhaseTimes times = {}, const std::string* existing = nullptr) {

@@ -136,7 +136,7 @@ inline RowBases predict_bases(const SnapshotOrder& order, const StoredBases& sto
 }
 
 // The depths of those of `own` already stored (inserting them again leaves them as they are).
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 std::unordered_map<SnapshotId, std::uint32_t>
 stored_depths(Tx& tx, const std::vector<catalog::Key<catalog::SnapshotRow>>& own) {
     std::unordered_map<SnapshotId, std::uint32_t> depth_now;
@@ -154,7 +154,7 @@ stored_depths(Tx& tx, const std::vector<catalog::Key<catalog::SnapshotRow>>& own
 // Depths made exact here, where no other writer can move them: a base GC
 // deleted since it was read, or one whose chain (stored by another repo's push,
 // or just now) leaves no room, means that row goes in whole.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 void settle_depths(Tx& tx, std::vector<catalog::SnapshotRow>& rows,
                    std::span<const Snapshot* const> snapshots) {
     std::vector<catalog::Key<catalog::SnapshotRow>> own, bases;

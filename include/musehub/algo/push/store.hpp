@@ -3,6 +3,7 @@
 // then its row, and object, location and per-repo ref rows in short batched transactions.
 
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push/deltas.hpp"
 #include "musehub/algo/push/epoch.hpp"
@@ -100,7 +101,7 @@ void insert_container_row(C& cat, const std::string& repo, const std::string& ke
 // The objects [first, first + n) of `c`, registered inside one transaction: object and
 // location rows for those the hub lacks (located in `key`), refs for all. Returns how many
 // were new.
-template <class Tx>
+template <catalog::CatalogTransaction Tx>
 std::size_t register_object_batch(Tx& tx, const std::string& repo, const std::string& key,
                                   const ContainerObjects& c,
                                   const std::vector<std::uint32_t>& depths, std::size_t first,
@@ -202,7 +203,7 @@ void store_once(H& hub, const std::string& repo, const ContainerObjects& c,
 // Stores the bytes of a container whose objects `pack.objects` view, and registers those
 // objects for `repo`. With `existing`, the bytes are already in the store under that key (an
 // index job): nothing is uploaded. Objects the hub already has are not stored again.
-template <class H>
+template <AlgorithmHub H>
 StoredObjects store_objects(H& hub, const std::string& repo, const Pack& pack, BytesView container,
                             catalog::ContainerFormat format, PhaseTimes& times,
                             const std::string* existing = nullptr) {

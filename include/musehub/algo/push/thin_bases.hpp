@@ -4,6 +4,7 @@
 
 #include "musehub/algo/chains.hpp"
 #include "musehub/algo/common.hpp"
+#include "musehub/algo/concept.hpp"
 
 #include <memory>
 #include <span>
@@ -15,7 +16,7 @@ namespace musehub::algo {
 
 // The raw bytes of the bases a thin pack's deltas build on: objects `repo` references (a push
 // never learns of, or builds on, what only other repos hold), read and resolved from storage.
-template <class H>
+template <AlgorithmHub H>
 auto repo_bases(H& hub, const std::string& repo) {
     return [&hub, &repo](std::span<const ObjectId> ids) {
         auto refs = hub.catalog().template contains<catalog::ObjectRefRow>(repo_keys(repo, ids));

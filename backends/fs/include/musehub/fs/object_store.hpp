@@ -57,6 +57,7 @@
 #include "musehub/fs/detail/files.hpp"
 #include "musehub/fs/detail/layout.hpp"
 #include "musehub/store/batch.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <unistd.h>

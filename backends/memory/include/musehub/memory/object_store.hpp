@@ -21,11 +21,12 @@
 // does not match", "expired at"). put_presigned then hashes the bytes and refuses bytes that are
 // not the URL's content with errc::hash_mismatch, storing nothing; the right bytes are put (again:
 // a retried upload rewrites the same bytes). So bytes the hub has verified cannot be swapped
-// underneath it while the URL is still valid, as with S3 (store/concept.hpp).
+// underneath it while the URL is still valid, as with S3 (store/capabilities.hpp).
 
 #include "musehub/core/error.hpp"
 #include "musehub/core/sha256.hpp"
 #include "musehub/core/time.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <openssl/crypto.h>

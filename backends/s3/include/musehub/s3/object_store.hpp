@@ -34,7 +34,7 @@
 //    says <EncodingType>url</EncodingType> (servers that ignore the parameter send them raw),
 //    XML entities are decoded, and the result is sorted byte-wise. A 404 with NoSuchBucket is
 //    an error everywhere, never "absent": a wrong bucket must not look like an empty store.
-//  - No put_if_absent: nothing depends on S3 conditional writes (store/concept.hpp).
+//  - No put_if_absent: nothing depends on S3 conditional writes (store/capabilities.hpp).
 //  - No remove_stale_temps: a failed PUT leaves nothing behind.
 //
 // Batches (store/batch.hpp): put_many, get_ranges, sizes and remove_many keep up to
@@ -72,7 +72,7 @@
 // max_in_flight connections (CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAXCONNECTS).
 // Presigning touches no engine: it is pure computation (sigv4.hpp, OpenSSL HMAC).
 //
-// Presigned URLs (store/concept.hpp PresigningStore): presign_get signs host only
+// Presigned URLs (store/capabilities.hpp PresigningStore): presign_get signs host only
 // (UNSIGNED-PAYLOAD); presign_put also signs the header x-amz-content-sha256 with the content's
 // hex SHA-256, which the client must send: S3 checks the body against it and refuses other bytes
 // (400 XAmzContentSHA256Mismatch), so a URL can only ever write the object it was made for.
@@ -92,6 +92,7 @@
 #include "musehub/s3/options.hpp"
 #include "musehub/s3/sigv4.hpp"
 #include "musehub/store/batch.hpp"
+#include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 
 #include <algorithm>
@@ -476,6 +477,6 @@ private:
 
 static_assert(musehub::ObjectStore<ObjectStore>);
 static_assert(musehub::PresigningStore<ObjectStore>);
-static_assert(!musehub::ExclusiveCreateStore<ObjectStore>); // see store/concept.hpp
+static_assert(!musehub::ExclusiveCreateStore<ObjectStore>); // see store/capabilities.hpp
 
 } // namespace musehub::s3
