@@ -4,9 +4,11 @@
 // only for the backends it uses. Include the narrow headers instead when build time matters.
 
 #include "musehub/core/bytes.hpp"
+#include "musehub/core/container_format.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/digest.hpp"
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/limits.hpp"
 #include "musehub/core/manifest.hpp"
 #include "musehub/core/model.hpp"

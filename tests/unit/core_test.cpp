@@ -2,7 +2,7 @@
 // and hand-computed ones), manifests and paths, object encodings, and the commit DAG.
 #include "test_support.hpp"
 
-#include "musehub/catalog/stored_record.hpp"
+#include "musehub/catalog/record_codec.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
@@ -335,7 +335,7 @@ TEST_CASE("stored records: compressed against the frozen dictionary, old rows st
     // Rows written with dictionary 1 must read forever: its bytes may never change.
     CHECK(sha256(musehub::catalog::detail::record_dictionary_1()).hex().substr(0, 16) ==
           "96503793bd840641");
-    auto msgpack = wire::v1{}.encode_record(commit("Initial commit", {}));
+    auto msgpack = encode_record(commit("Initial commit", {}));
     auto stored = compress_record(msgpack);
     CHECK(stored.size() < msgpack.size() / 2);
     CHECK(stored[0] == std::byte{0xc1});
