@@ -587,7 +587,7 @@ Prepared prepare(const SizeCase& sc, const wire::v2& wire, const std::filesystem
             auto row = algo::snapshot_row(*s, base, base ? depth.at(base->snapshot_id) : 0);
             depth.emplace(s->snapshot_id, row.depth);
             p.row_bytes += row.record.size();
-            p.record_bytes += algo::record_codec.encode_record(*s).size();
+            p.record_bytes += catalog::encode_record(*s).size();
         }
     }
     Pack back;

@@ -8,6 +8,7 @@
 //   push:  decode -> verify every id -> store the pack bytes -> insert rows -> move the branch
 //   fetch: walk the commit graph -> ranged reads of each object -> encode a pack -> verify
 //   gc:    force-move a branch back -> find what no head reaches -> drop refs, rows and bytes
+#include <musehub/catalog/record_codec.hpp>
 #include <musehub/core/dag.hpp>
 #include <musehub/core/muse_ids.hpp>
 #include <musehub/core/object_codec.hpp>
@@ -102,14 +103,14 @@ struct Hub {
             std::vector<SnapshotRow> snapshots;
             std::vector<SnapshotRefRow> snapshot_refs;
             for (const auto& s : req.pack.snapshots) {
-                snapshots.push_back({s.snapshot_id, s.manifest.size(), codec.encode_record(s)});
+                snapshots.push_back({s.snapshot_id, s.manifest.size(), encode_record(s)});
                 snapshot_refs.push_back({repo, s.snapshot_id, now_ms()});
             }
             std::vector<CommitRow> commits;
             std::vector<CommitRefRow> commit_refs;
             for (const auto* c : order) {
                 commits.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
-                                   c->parent2_commit_id, codec.encode_record(*c)});
+                                   c->parent2_commit_id, encode_record(*c)});
                 commit_refs.push_back({repo, c->commit_id, now_ms()});
             }
             ContainerRow container{key,
@@ -170,11 +171,11 @@ struct Hub {
         std::vector<Key<CommitRow>> commit_keys(walk.reached.begin(), walk.reached.end());
         std::vector<Key<SnapshotRow>> snapshot_keys;
         for (const auto& row : catalog.find<CommitRow>(commit_keys)) {
-            pack.commits.push_back(codec.decode_record<Commit>(row->record, limits));
+            pack.commits.push_back(decode_record<Commit>(row->record, limits));
             snapshot_keys.emplace_back(row->snapshot_id);
         }
         for (const auto& row : catalog.find<SnapshotRow>(snapshot_keys)) {
-            pack.snapshots.push_back(codec.decode_record<Snapshot>(row->record, limits));
+            pack.snapshots.push_back(decode_record<Snapshot>(row->record, limits));
             for (const auto& e : pack.snapshots.back().manifest)
                 wanted.insert(e.object);
         }
@@ -210,7 +211,7 @@ struct Hub {
             live_snapshots.insert(row->snapshot_id);
         for (const auto& row : catalog.find<SnapshotRow>(
                  std::vector<Key<SnapshotRow>>(live_snapshots.begin(), live_snapshots.end())))
-            for (const auto& e : codec.decode_record<Snapshot>(row->record, limits).manifest)
+            for (const auto& e : decode_record<Snapshot>(row->record, limits).manifest)
                 live_objects.insert(e.object);
 
         // Drop this repo's refs to what is dead.

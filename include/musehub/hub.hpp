@@ -25,10 +25,8 @@
 #include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
 #include "musehub/wire/concept.hpp"
-#include "musehub/wire/v1.hpp"
 
 #include <string>
-#include <type_traits>
 
 namespace musehub {
 
@@ -54,9 +52,7 @@ public:
     TimePoint now() const { return options_.clock ? options_.clock() : now_ms(); }
 
     // How this hub's wire stores a pack it received.
-    static constexpr catalog::ContainerFormat container_format =
-        std::is_same_v<W, wire::v1> ? catalog::ContainerFormat::v1_bundle
-                                    : catalog::ContainerFormat::v2_pack;
+    static constexpr ContainerFormat container_format = W::container_format;
 
     // The operations are defined after the class, out of line, so the class reads as the list
     // of what a hub does; and a program that instantiates its Hub in one translation unit
@@ -78,8 +74,8 @@ public:
     // Which of `ids` the hub lacks (v1 `filter-objects`).
     std::vector<ObjectId> missing_objects(std::span<const ObjectId> ids) const;
 
-    // A stream push session (wire v2 frames): feed() the request bytes as they arrive; the
-    // response frames go to `emit`. See algo/stream_push.hpp.
+    // A stream push session (frames of wire v2 packs, whatever this hub's wire): feed() the
+    // request bytes as they arrive; the response frames go to `emit`. See algo/stream_push.hpp.
     algo::StreamPush<Hub> stream_push(typename algo::StreamPush<Hub>::Emit emit) {
         return algo::StreamPush<Hub>(*this, std::move(emit));
     }

@@ -10,7 +10,9 @@
 
 #include "musehub/base.hpp"
 
+#include "musehub/core/container_format.hpp"
 #include "musehub/core/dag.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/object_codec.hpp"
 #include "musehub/core/sha256.hpp"
 

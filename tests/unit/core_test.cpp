@@ -2,10 +2,12 @@
 // and hand-computed ones), manifests and paths, object encodings, and the commit DAG.
 #include "test_support.hpp"
 
-#include "musehub/catalog/stored_record.hpp"
+#include "musehub/catalog/record_codec.hpp"
 #include "musehub/core/dag.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/muse_ids.hpp"
 #include "musehub/core/object_codec.hpp"
+#include "musehub/wire/containers.hpp"
 #include "musehub/wire/v1.hpp"
 
 #include <nlohmann/json.hpp>
@@ -335,7 +337,7 @@ TEST_CASE("stored records: compressed against the frozen dictionary, old rows st
     // Rows written with dictionary 1 must read forever: its bytes may never change.
     CHECK(sha256(musehub::catalog::detail::record_dictionary_1()).hex().substr(0, 16) ==
           "96503793bd840641");
-    auto msgpack = wire::v1{}.encode_record(commit("Initial commit", {}));
+    auto msgpack = encode_record(commit("Initial commit", {}));
     auto stored = compress_record(msgpack);
     CHECK(stored.size() < msgpack.size() / 2);
     CHECK(stored[0] == std::byte{0xc1});
@@ -420,4 +422,44 @@ TEST_CASE("records print field by field from their Hana description", "[unit][co
     auto s = to_string(c);
     CHECK_THAT(s, Catch::Contains("message: \"m\"") && Catch::Contains("parent_commit_id: nil") &&
                       Catch::Contains("structured_delta: nil") && Catch::Contains("test_runs: 0"));
+}
+
+TEST_CASE("hex: one decoder for ids, bytes and %XX escapes", "[unit][core][hex]") {
+    CHECK(hex_digit_value('7', HexCase::lower) == 7);
+    CHECK(hex_digit_value('f', HexCase::lower) == 15);
+    CHECK(hex_digit_value('F', HexCase::lower) == -1);
+    CHECK(hex_digit_value('F', HexCase::any) == 15);
+    CHECK(hex_digit_value('g', HexCase::any) == -1);
+    CHECK(decode_hex("00ff7a", HexCase::lower) == std::vector<std::uint8_t>{0x00, 0xff, 0x7a});
+    CHECK_FALSE(decode_hex("0", HexCase::lower));
+    CHECK_FALSE(decode_hex("0A", HexCase::lower));
+    CHECK(decode_hex("0A", HexCase::any) == std::vector<std::uint8_t>{0x0a});
+    const std::uint8_t bytes[] = {0x01, 0xab};
+    CHECK(encode_hex(bytes, 2) == "01ab");
+    CHECK(decode_percent("a%2Fb%2fc+d") == "a/b/c+d");
+    CHECK(decode_percent("a%2Fb+c", true) == "a/b c");
+    CHECK_FALSE(decode_percent("a%2"));
+    CHECK_FALSE(decode_percent("a%zz"));
+    CHECK_FALSE(decode_percent("%"));
+}
+
+TEST_CASE("wire traits: formats, sniffing and capabilities", "[unit][wire][traits]") {
+    static_assert(wire::v1::container_format == ContainerFormat::v1_bundle);
+    static_assert(wire::v2::container_format == ContainerFormat::v2_pack);
+    static_assert(!FramingWire<wire::v1> && FramingWire<wire::v2>);
+    static_assert(!RelabelsStoredPacks<wire::v1> && RelabelsStoredPacks<wire::v2>);
+    Pack pack;
+    pack.add_object("hello");
+    auto v1 = wire::v1{}.encode_pack(pack);
+    auto v2 = wire::v2{}.encode_pack(pack);
+    CHECK(wire::v1::is_container(v1));
+    CHECK_FALSE(wire::v2::is_container(v1));
+    CHECK(wire::v2::is_container(v2));
+    CHECK_FALSE(wire::v1::is_container(v2));
+    Limits limits;
+    CHECK(wire::decode_container(v1, limits).format == ContainerFormat::v1_bundle);
+    CHECK(wire::decode_container(v2, limits).format == ContainerFormat::v2_pack);
+    CHECK(wire::decode_container(v2, limits).pack.objects.size() == 1);
+    // Bytes no wire claims go to the v1 decoder, whose error names them.
+    CHECK_THROWS_AS(wire::decode_container(as_bytes("junk"), limits), musehub::error);
 }

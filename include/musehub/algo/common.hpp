@@ -3,12 +3,12 @@
 // need (parents for graph walks, records decoded), per-phase timing, and unique storage keys.
 
 #include "musehub/catalog/concept.hpp"
-#include "musehub/catalog/stored_record.hpp"
+#include "musehub/catalog/record_codec.hpp"
 #include "musehub/core/dag.hpp"
 #include "musehub/core/digest.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/keys.hpp"
-#include "musehub/wire/v1.hpp"
 
 #include <range/v3/view/chunk.hpp>
 
@@ -121,7 +121,7 @@ inline std::optional<TimePoint> upload_time(std::string_view key) {
         return std::nullopt;
     std::uint64_t v = 0;
     for (char c : key.substr(dash + 1, 12)) {
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        int d = hex_digit_value(c, HexCase::lower);
         if (d < 0)
             return std::nullopt;
         v = v << 4 | static_cast<std::uint64_t>(d);
@@ -173,20 +173,6 @@ auto pack_then_catalog_parents(const C& catalog, const Pack& pack) {
                 out.push_back(std::move(p));
         return out;
     };
-}
-
-// Records are kept as the v1 wire spells them (see catalog/schema.hpp), compressed
-// (catalog/stored_record.hpp).
-inline const wire::v1 record_codec{};
-
-template <class Record>
-Bytes stored_record(const Record& r) {
-    return catalog::compress_record(record_codec.encode_record(r));
-}
-template <class Record>
-Record decode_stored(BytesView stored, const Limits& limits) {
-    return record_codec.decode_record<Record>(catalog::decompress_record(stored, limits, "record"),
-                                              limits);
 }
 
 // Keys for a set of ids (std::tuple<Id>), for batched find/contains.

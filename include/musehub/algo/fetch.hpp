@@ -11,6 +11,7 @@
 //   deltas   -> a stored delta is sent as it is when its base is sent too or the client has it
 //               (a thin pack), and the wire carries deltas; any other is resolved, sent whole
 //   reuse    -> when one stored pack holds exactly what is to be sent, it is sent as-is
+//               (a wire whose stored packs can be relabeled: RelabelsStoredPacks)
 //   assemble -> one ranged read per source container covering its wanted objects, the bytes
 //               kept as stored (zstd frames stay compressed for v2), encoded in the hub's wire
 //               piece by piece (wire/pack_writer.hpp) and sent to the caller's sink as they
@@ -31,6 +32,7 @@
 #include "musehub/algo/snapshots.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/pending_put.hpp"
+#include "musehub/wire/concept.hpp"
 #include "musehub/wire/messages.hpp"
 #include "musehub/wire/pack_writer.hpp"
 
@@ -178,10 +180,11 @@ void resolve_whole(const C& cat, const S& store, const HubOptions& opt,
     std::sort(objects.begin(), objects.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });
 }
-// A stored v2 pack that holds exactly the answer's objects, snapshots and commits, read whole.
-// `relabeled` when its META named heads other than the current ones: it then names the current
-// ones (wire::v2::with_branch_heads), its objects still neither decoded nor copied into a new
-// pack. A pack that names no heads goes as it is (clients then read heads from the refs).
+// A stored pack in the hub's wire that holds exactly the answer's objects, snapshots and
+// commits, read whole. `relabeled` when the heads it names are not the current ones: it then
+// names the current ones (the wire's with_branch_heads), its objects still neither decoded nor
+// copied into a new pack. A pack that names no heads goes as it is (clients then read heads
+// from the refs).
 struct StoredAnswer {
     Bytes bytes;
     std::string container;
@@ -195,7 +198,7 @@ stored_answer(H& hub, const std::string& container, std::span<const CommitId> co
     const auto& limits = hub.options().limits;
     Key<ContainerRow> key{container};
     auto c = catalog::find_one<ContainerRow>(hub.catalog(), key);
-    if (!c || c->format != ContainerFormat::v2_pack || c->objects != objects ||
+    if (!c || c->format != H::container_format || c->objects != objects ||
         c->commits != commit_ids.size() || c->snapshots != snapshots)
         return std::nullopt;
     auto bytes = hub.store().get(c->container);
@@ -293,7 +296,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
                 if (!rows[i])
                     fail(errc::missing_object, "commit " + batch[i].hex() + " of repo '" + repo +
                                                    "' has no row (run fsck)");
-                writer.add(decode_stored<Commit>(rows[i]->record, opt.limits));
+                writer.add(catalog::decode_stored<Commit>(rows[i]->record, opt.limits));
                 commit_ids.push_back(batch[i]);
                 if (seen.insert(rows[i]->snapshot_id).second)
                     snapshot_ids.push_back(rows[i]->snapshot_id);
@@ -370,7 +373,7 @@ FetchResult fetch(H& hub, const std::string& repo, const FetchRequest& req, cons
 
     // ---- reuse a stored pack that is exactly the answer -----------------------------------
     std::optional<detail::StoredAnswer> stored;
-    if constexpr (H::container_format == ContainerFormat::v2_pack) {
+    if constexpr (RelabelsStoredPacks<typename H::wire_type>) {
         std::set<std::string> sources;
         for (const auto& l : locations)
             sources.insert(l.container);

@@ -7,7 +7,7 @@
 #include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
-#include "musehub/wire/v2.hpp"
+#include "musehub/wire/containers.hpp"
 
 namespace musehub::algo {
 
@@ -53,14 +53,10 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
             fail(errc::not_found, "no uploaded pack at '" + req.container + "'");
         return std::move(*b);
     });
-    // The bytes say which wire wrote them: an MPack starts with its magic.
-    bool mpack = bytes.size() >= 4 && std::equal(wire::v2::magic.begin(), wire::v2::magic.end(),
-                                                 reinterpret_cast<const char*>(bytes.data()));
-    auto pack = times.time("parse", [&] {
-        return mpack ? wire::v2{}.decode_pack(bytes, hub.options().limits)
-                     : wire::v1{}.decode_pack(bytes, hub.options().limits);
-    });
-    auto format = mpack ? catalog::ContainerFormat::v2_pack : catalog::ContainerFormat::v1_bundle;
+    // The bytes say which wire wrote them, whatever this hub's wire is.
+    auto decoded =
+        times.time("parse", [&] { return wire::decode_container(bytes, hub.options().limits); });
+    const Pack& pack = decoded.pack;
     // A rerun (the worker died before the queue heard it finished, or the job failed after its
     // work was done) whose head the branch already contains has nothing left to do: done, not a
     // non-fast-forward failure against the pushes that came since.
@@ -85,8 +81,8 @@ PushResult index_pack(H& hub, const IndexRequest& req) {
         r.times = std::move(times);
         return r; // outcome: unchanged
     }
-    return push_pack(hub, req.repo, pack, bytes, format, req.branch, req.force, std::move(times),
-                     &req.container);
+    return push_pack(hub, req.repo, pack, bytes, decoded.format, req.branch, req.force,
+                     std::move(times), &req.container);
 }
 
 } // namespace musehub::algo

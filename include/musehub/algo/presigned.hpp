@@ -27,6 +27,7 @@
 #include "musehub/algo/concept.hpp"
 #include "musehub/algo/detail/retire.hpp"
 #include "musehub/algo/push.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/store/batch.hpp"
 #include "musehub/store/capabilities.hpp"
 #include "musehub/store/concept.hpp"
@@ -75,7 +76,7 @@ inline bool is_loose_key_for(const ObjectId& id, std::string_view key) {
     auto suffix = key.substr(prefix.size());
     return !suffix.empty() && suffix.size() <= 64 &&
            std::all_of(suffix.begin(), suffix.end(),
-                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+                       [](char c) { return is_hex_digit(c, HexCase::lower); });
 }
 
 // Holding more than this many object bytes in memory at once is what confirm avoids (a single

@@ -20,6 +20,7 @@
 // first rewrites its surviving dependents whole (rebase_dependents).
 
 #include "musehub/algo/common.hpp"
+#include "musehub/catalog/record_codec.hpp"
 #include "musehub/core/manifest.hpp"
 #include "musehub/detail/msgpack.hpp"
 
@@ -33,7 +34,7 @@ inline constexpr std::uint32_t snapshot_chain_limit = 64;
 
 // The row for `s`, whole.
 inline catalog::SnapshotRow full_snapshot_row(const Snapshot& s) {
-    return {s.snapshot_id, s.manifest.size(), stored_record(s), std::nullopt, 0};
+    return {s.snapshot_id, s.manifest.size(), catalog::stored_record(s), std::nullopt, 0};
 }
 
 // The row for `s`: a delta against `base` (whose row is `base_depth` links from a full record)
@@ -51,7 +52,7 @@ inline catalog::SnapshotRow snapshot_row(const Snapshot& s, const Snapshot* base
     musehub::detail::ByteSink sink{out};
     musehub::detail::Packer p(sink);
     p.pack_array(2);
-    musehub::detail::pack_bin(p, record_codec.encode_record(upserts));
+    musehub::detail::pack_bin(p, catalog::encode_record(upserts));
     p.pack_array(static_cast<std::uint32_t>(delta.remove.size()));
     for (const auto& path : delta.remove)
         musehub::detail::pack_str(p, path);
@@ -69,7 +70,7 @@ inline Snapshot delta_upserts(const catalog::SnapshotRow& row, const Limits& lim
     if (a.size != 2)
         fail(errc::corrupt,
              "stored snapshot delta " + row.snapshot_id.hex() + " is not [record, removed paths]");
-    auto s = decode_stored<Snapshot>(musehub::detail::as_bin(a.ptr[0], "record"), limits);
+    auto s = catalog::decode_stored<Snapshot>(musehub::detail::as_bin(a.ptr[0], "record"), limits);
     const auto& paths = musehub::detail::as_array(a.ptr[1], "removed paths");
     if (removed) {
         removed->reserve(paths.size);
@@ -83,7 +84,7 @@ inline Snapshot delta_upserts(const catalog::SnapshotRow& row, const Limits& lim
 inline Snapshot decode_snapshot_row(const catalog::SnapshotRow& row, const Manifest* base,
                                     const Limits& limits) {
     if (!row.base)
-        return decode_stored<Snapshot>(row.record, limits);
+        return catalog::decode_stored<Snapshot>(row.record, limits);
     if (!base)
         fail(errc::invalid_argument,
              "snapshot row " + row.snapshot_id.hex() + " is a delta and needs its base's manifest");
@@ -205,21 +206,22 @@ void for_each_named_object(Cat& cat, std::span<const SnapshotId> ids, std::size_
     const std::unordered_set<SnapshotId> asked(ids.begin(), ids.end());
     const std::vector<SnapshotId> distinct(asked.begin(), asked.end());
     std::vector<SnapshotId> rebuild; // based on a snapshot not asked for
-    for_batches(
-        distinct, std::min(batch_rows, snapshot_batch_ids), [&](std::span<const SnapshotId> batch) {
-            for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch))) {
-                if (!row)
-                    continue;
-                if (row->base && !asked.count(*row->base)) {
-                    rebuild.push_back(row->snapshot_id);
-                    continue;
-                }
-                const auto record = row->base ? delta_upserts(*row, limits)
-                                              : decode_stored<Snapshot>(row->record, limits);
-                for (const auto& e : record.manifest)
-                    each(e.object);
-            }
-        });
+    for_batches(distinct, std::min(batch_rows, snapshot_batch_ids),
+                [&](std::span<const SnapshotId> batch) {
+                    for (const auto& row : cat.template find<SnapshotRow>(keys_of(batch))) {
+                        if (!row)
+                            continue;
+                        if (row->base && !asked.count(*row->base)) {
+                            rebuild.push_back(row->snapshot_id);
+                            continue;
+                        }
+                        const auto record =
+                            row->base ? delta_upserts(*row, limits)
+                                      : catalog::decode_stored<Snapshot>(row->record, limits);
+                        for (const auto& e : record.manifest)
+                            each(e.object);
+                    }
+                });
     for_each_snapshot(cat, std::span<const SnapshotId>(rebuild), batch_rows, limits,
                       [&](const SnapshotId&, const Snapshot* s) {
                           if (s)

@@ -1,6 +1,7 @@
 #pragma once
-// Stream push (wire v2): a push that arrives as frames, so objects are stored batch by batch
-// while the client is still sending, and the client hears progress while the hub works.
+// Stream push (frames of wire v2 packs, over a hub of any wire): a push that arrives as frames, so
+// objects are stored batch by batch while the client is still sending, and the client hears
+// progress while the hub works.
 //
 //   client -> H header (repo, branch, expected head, force, declared counts)
 //             O object batch (a v2 pack of objects), any number: each verified, stored and
@@ -17,8 +18,8 @@
 #include "musehub/algo/concept.hpp"
 #include "musehub/algo/push.hpp"
 #include "musehub/algo/read.hpp"
+#include "musehub/wire/concept.hpp"
 #include "musehub/wire/frames.hpp"
-#include "musehub/wire/v2.hpp"
 
 #include <condition_variable>
 #include <functional>
@@ -28,9 +29,11 @@
 
 namespace musehub::algo {
 
-// The constructor, not the class, is constrained: Hub names StreamPush<Hub> in its own
-// definition, where Hub is not yet complete enough to be checked.
-template <class H>
+// The constructor, not the class, is constrained on the hub: Hub names StreamPush<Hub> in
+// its own definition, where Hub is not yet complete enough to be checked. `W` is the wire
+// of the 'O' and 'C' payloads (wire/frames.hpp), stored as its containers; it must frame
+// (FramingWire, wire/concept.hpp).
+template <class H, FramingWire W = wire::frames::payload_wire>
 class StreamPush {
 public:
     // Receives each response frame, already framed; called from feed()/finish() and from the
@@ -119,8 +122,8 @@ private:
                                         std::to_string(header_->objects) + ")");
             verify_objects(batch, limits, repo_bases(hub_, header_->repo));
             // The payload is gone after this frame: store it now, as its own container.
-            auto stored = store_objects(hub_, header_->repo, batch, f.payload,
-                                        catalog::ContainerFormat::v2_pack, times_);
+            auto stored =
+                store_objects(hub_, header_->repo, batch, f.payload, W::container_format, times_);
             objects_new_ += stored.fresh;
             progress("objects", objects_, header_->objects);
             return;
@@ -248,7 +251,7 @@ private:
     H& hub_;
     Emit emit_;
     wire::frames::FrameReader reader_;
-    const wire::v2 codec_{};
+    const W codec_{};
     std::optional<wire::frames::Header> header_;
     Pack history_;
     std::uint64_t objects_ = 0, objects_new_ = 0;
@@ -268,10 +271,10 @@ private:
     std::thread heartbeat_;
 };
 
-// The client side: the request bytes of a stream push.
-inline Bytes stream_push_request(const wire::frames::Header& header,
-                                 std::span<const Pack> object_batches, const Pack& history) {
-    const wire::v2 codec;
+// The client side: the request bytes of a stream push, its packs encoded by `codec`.
+template <FramingWire W = wire::frames::payload_wire>
+Bytes stream_push_request(const wire::frames::Header& header, std::span<const Pack> object_batches,
+                          const Pack& history, const W& codec = {}) {
     Bytes out;
     wire::frames::append_frame(out, wire::frames::FrameType::header,
                                wire::frames::encode_header(header));

@@ -7,6 +7,7 @@
 // change here.
 
 #include "musehub/core/bytes.hpp"
+#include "musehub/core/container_format.hpp"
 #include "musehub/core/digest.hpp"
 #include "musehub/core/model.hpp"
 #include "musehub/core/time.hpp"
@@ -74,7 +75,7 @@ struct table<ObjectRow> : keyed<1> {
 
 // A unit of stored bytes: a pack (v1 bundle or v2 MPack) or a loose object. The key is
 // unique per upload, so a key GC retires can never be written again by a later upload.
-enum class ContainerFormat : std::uint8_t { v1_bundle = 1, v2_pack = 2, loose = 3 };
+using musehub::ContainerFormat;
 
 struct ContainerRow {
     std::string container{}; // object-store key

@@ -14,6 +14,7 @@
 
 #include "musehub/core/bytes.hpp"
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/limits.hpp"
 #include "musehub/core/object_codec.hpp"
 
@@ -56,12 +57,10 @@ inline constexpr std::string_view record_dictionary_1_hex =
 
 inline const std::string& record_dictionary_1() {
     static const std::string bytes = [] {
-        std::string out;
-        auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-        for (std::size_t i = 0; i + 1 < record_dictionary_1_hex.size(); i += 2)
-            out.push_back(static_cast<char>(nibble(record_dictionary_1_hex[i]) << 4 |
-                                            nibble(record_dictionary_1_hex[i + 1])));
-        return out;
+        auto raw = decode_hex(record_dictionary_1_hex, HexCase::lower);
+        if (!raw)
+            fail(errc::invalid_argument, "the record dictionary is not hex");
+        return std::string(raw->begin(), raw->end());
     }();
     return bytes;
 }

@@ -4,6 +4,7 @@
 // wire policy; this header only provides hex.
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 
 #include <array>
 #include <compare>
@@ -20,28 +21,10 @@ namespace musehub {
 struct Digest {
     std::array<std::uint8_t, 32> bytes{};
 
-    // Value of each lowercase hex digit; 0x10 marks every other byte.
-    static constexpr std::array<std::uint8_t, 256> nibbles = [] {
-        std::array<std::uint8_t, 256> t{};
-        for (auto& v : t)
-            v = 0x10;
-        for (int c = '0'; c <= '9'; ++c)
-            t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
-        for (int c = 'a'; c <= 'f'; ++c)
-            t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
-        return t;
-    }();
-
     friend constexpr auto operator<=>(const Digest&, const Digest&) = default;
 
     // Writes the 64 lowercase hex characters to out[0..63] (no terminator, no allocation).
-    void hex_to(char* out) const noexcept {
-        static constexpr char digits[] = "0123456789abcdef";
-        for (std::size_t i = 0; i < 32; ++i) {
-            out[2 * i] = digits[bytes[i] >> 4];
-            out[2 * i + 1] = digits[bytes[i] & 0xf];
-        }
-    }
+    void hex_to(char* out) const noexcept { encode_hex_to(bytes.data(), bytes.size(), out); }
     std::string hex() const {
         std::string out(64, '\0');
         hex_to(out.data());
@@ -49,19 +32,10 @@ struct Digest {
     }
 
     // Parses exactly 64 lowercase hex characters (the form the Muse client itself requires);
-    // nullopt for anything else. One table lookup per character, no branches on its value.
+    // nullopt for anything else (core/hex.hpp: no branches on the characters' values).
     static std::optional<Digest> try_from_hex(std::string_view text) noexcept {
-        if (text.size() != 64)
-            return std::nullopt;
         Digest d;
-        unsigned bad = 0;
-        for (std::size_t i = 0; i < 32; ++i) {
-            auto hi = nibbles[static_cast<unsigned char>(text[2 * i])];
-            auto lo = nibbles[static_cast<unsigned char>(text[2 * i + 1])];
-            bad |= (hi | lo) & 0x10u;
-            d.bytes[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0xfu));
-        }
-        if (bad)
+        if (text.size() != 64 || !decode_hex_to(text, d.bytes.data(), HexCase::lower))
             return std::nullopt;
         return d;
     }

@@ -6,6 +6,7 @@
 // served unchanged but not verified (this build cannot).
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/model.hpp"
 
 #include <openssl/evp.h>
@@ -28,32 +29,6 @@ struct PkeyDeleter {
 struct MdCtxDeleter {
     void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
 };
-inline std::optional<std::vector<unsigned char>> unhex(std::string_view s) {
-    if (s.size() % 2)
-        return std::nullopt;
-    std::vector<unsigned char> out(s.size() / 2);
-    auto nib = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        out[i] = static_cast<unsigned char>(hi << 4 | lo);
-    }
-    return out;
-}
-inline std::string tohex(const unsigned char* p, std::size_t n) {
-    static constexpr char d[] = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i)
-        s += d[p[i] >> 4], s += d[p[i] & 15];
-    return s;
-}
 } // namespace detail
 
 inline bool is_ed25519_signed(const Commit& c) {
@@ -65,8 +40,9 @@ inline void verify_commit_signature(const Commit& c) {
     if (!is_ed25519_signed(c))
         return;
     auto what = "commit " + c.commit_id.hex();
-    auto key = detail::unhex(std::string_view(c.signer_key_id).substr(ed25519_prefix.size()));
-    auto sig = detail::unhex(c.signature);
+    auto key =
+        decode_hex(std::string_view(c.signer_key_id).substr(ed25519_prefix.size()), HexCase::lower);
+    auto sig = decode_hex(c.signature, HexCase::lower);
     if (!key || key->size() != 32)
         fail(errc::bad_signature, what + " names a malformed Ed25519 key");
     if (!sig || sig->size() != 64)
@@ -99,8 +75,8 @@ inline void sign_commit(Commit& c, const std::array<unsigned char, 32>& private_
         EVP_DigestSign(ctx.get(), sig.data(), &sig_len,
                        reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) != 1)
         fail(errc::io, "OpenSSL could not sign commit " + msg);
-    c.signature = detail::tohex(sig.data(), sig_len);
-    c.signer_key_id = std::string(ed25519_prefix) + detail::tohex(pub.data(), pub_len);
+    c.signature = encode_hex(sig.data(), sig_len);
+    c.signer_key_id = std::string(ed25519_prefix) + encode_hex(pub.data(), pub_len);
 }
 
 } // namespace musehub

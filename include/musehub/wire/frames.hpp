@@ -18,6 +18,7 @@
 #include "musehub/core/error.hpp"
 #include "musehub/core/limits.hpp"
 #include "musehub/detail/msgpack.hpp"
+#include "musehub/wire/concept.hpp"
 #include "musehub/wire/v2.hpp"
 
 #include <xxhash.h>
@@ -40,6 +41,11 @@ enum class FrameType : std::uint8_t {
     result = 'R',   // server → client, last: defined by the push algorithm
     error = 'X',    // server → client, last: Failure
 };
+
+// The wire whose packs the 'O' and 'C' payloads are, whatever wire the hub receiving them
+// speaks (a FramingWire, wire/concept.hpp).
+using payload_wire = wire::v2;
+static_assert(FramingWire<payload_wire>);
 
 inline constexpr std::size_t head_bytes = 5;    // type u8 + payload length u32
 inline constexpr std::size_t trailer_bytes = 8; // xxh3-64 of the payload

@@ -9,6 +9,8 @@
 #include "musehub/detail/records.hpp"
 #include "musehub/wire/concept.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +20,15 @@ namespace musehub::wire {
 class v1 {
 public:
     static constexpr std::string_view name = "v1";
+    static constexpr ContainerFormat container_format = ContainerFormat::v1_bundle;
+
+    // A bundle is one msgpack map: fixmap, map 16 or map 32.
+    static bool is_container(BytesView bytes) noexcept {
+        if (bytes.empty())
+            return false;
+        auto tag = static_cast<std::uint8_t>(bytes[0]);
+        return (tag >= 0x80 && tag <= 0x8f) || tag == 0xde || tag == 0xdf;
+    }
 
     struct IdText {
         static std::string format(const Digest& d) { return d.hex(); }
@@ -82,20 +93,6 @@ public:
     FetchRequest decode_fetch(BytesView bytes, const Limits& limits) const {
         auto [want, have] = detail::decode_fetch_message<IdText>(bytes, limits, "v1 fetch");
         return FetchRequest{std::move(want), std::move(have)};
-    }
-
-    // One record (Commit, Snapshot or Tag) as a standalone msgpack map: the form catalogs
-    // keep, so a record is served back exactly as it arrived.
-    template <class Record>
-    Bytes encode_record(const Record& r) const {
-        Bytes out;
-        detail::write_record<IdText>(out, r);
-        return out;
-    }
-    template <class Record>
-    Record decode_record(BytesView bytes, const Limits& limits) const {
-        auto handle = detail::unpack_bounded(bytes, limits, "v1 record");
-        return Reader{limits, "v1 record"}.template record<Record>(handle.get());
     }
 
 private:

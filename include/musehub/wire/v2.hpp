@@ -26,6 +26,7 @@
 #include "musehub/wire/v2/objects.hpp"
 #include "musehub/wire/v2/pack_writer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,8 @@ class v2 {
 public:
     static constexpr std::string_view name = "v2";
     static constexpr bool carries_deltas = true;
+    static constexpr bool framed_push = true; // the stream push (wire/frames.hpp)
+    static constexpr ContainerFormat container_format = ContainerFormat::v2_pack;
 
     using Options = mpack::Options;
     using ObjectSpan = mpack::ObjectSpan;
@@ -58,6 +61,12 @@ public:
     static constexpr std::size_t id_text_bytes = mpack::id_text_bytes;
     static constexpr std::size_t object_header_bytes = mpack::object_header_bytes;
     static constexpr std::string_view format_name = mpack::format_name;
+
+    // An MPack starts with its magic.
+    static bool is_container(BytesView bytes) noexcept {
+        return bytes.size() >= magic.size() &&
+               std::equal(magic.begin(), magic.end(), reinterpret_cast<const char*>(bytes.data()));
+    }
 
     v2() = default;
     explicit v2(const Options& options) : options_(options) {}

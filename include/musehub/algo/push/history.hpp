@@ -102,7 +102,7 @@ void write_commits(C& cat, const HubOptions& opt, const std::string& repo,
                     for (const auto* c : batch) {
                         refs.push_back({repo, c->commit_id, now});
                         rows.push_back({c->commit_id, c->snapshot_id, c->parent_commit_id,
-                                        c->parent2_commit_id, stored_record(*c)});
+                                        c->parent2_commit_id, catalog::stored_record(*c)});
                     }
                     cat.transact([&](auto& tx) {
                         bump_epoch(tx, repo, branch);

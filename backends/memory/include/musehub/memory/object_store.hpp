@@ -24,6 +24,7 @@
 // underneath it while the URL is still valid, as with S3 (store/capabilities.hpp).
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/core/sha256.hpp"
 #include "musehub/core/time.hpp"
 #include "musehub/store/capabilities.hpp"
@@ -232,28 +233,10 @@ private:
             malformed("it has no query");
         if (url.find('#') != std::string_view::npos)
             malformed("it has a fragment");
-        std::string key;
-        auto hex_value = [](char c) -> int {
-            if (c >= '0' && c <= '9')
-                return c - '0';
-            if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-            return -1;
-        };
-        for (std::size_t i = 0; i < q; ++i) {
-            if (url[i] != '%') {
-                key += url[i];
-                continue;
-            }
-            int hi = i + 2 < q ? hex_value(url[i + 1]) : -1;
-            int lo = i + 2 < q ? hex_value(url[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                malformed("bad percent-escape in its key");
-            key += static_cast<char>(hi << 4 | lo);
-            i += 2;
-        }
+        auto decoded = decode_percent(url.substr(0, q));
+        if (!decoded)
+            malformed("bad percent-escape in its key");
+        std::string key = std::move(*decoded);
         if (key.empty())
             malformed("it names no key");
         std::optional<std::string_view> content, expires, signed_method, sig;

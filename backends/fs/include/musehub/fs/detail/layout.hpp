@@ -4,6 +4,7 @@
 // finds there, and the sweep of temporary files writers left behind.
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/fs/detail/files.hpp"
 
 #include <sys/stat.h>
@@ -71,32 +72,9 @@ inline std::string escape(std::string_view seg) {
 
 // The segment a stored name spells, or nullopt for a name this store did not write.
 inline std::optional<std::string> unescape(std::string_view name) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        return -1;
-    };
     if (name.empty() || name.front() == '.')
         return std::nullopt;
-    std::string out;
-    out.reserve(name.size());
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (name[i] != '%') {
-            out += name[i];
-            continue;
-        }
-        int hi = i + 2 < name.size() ? hex(name[i + 1]) : -1;
-        int lo = i + 2 < name.size() ? hex(name[i + 2]) : -1;
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        out += static_cast<char>(hi << 4 | lo);
-        i += 2;
-    }
-    return out;
+    return decode_percent(name);
 }
 
 // Bucket of a last segment: its bytes 2-3 (alphanumerics as they are, others as %XX).

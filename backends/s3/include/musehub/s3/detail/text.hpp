@@ -4,6 +4,7 @@
 // encoding-type=url. Internal: not API.
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -48,33 +49,10 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
 
 // Percent-decoding as S3's encoding-type=url uses it ('+' is a space, as in a form).
 inline std::string url_decode(std::string_view text) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '+') {
-            out += ' ';
-        } else if (text[i] == '%') {
-            int hi = i + 2 < text.size() ? hex(text[i + 1]) : -1;
-            int lo = i + 2 < text.size() ? hex(text[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                fail(errc::io,
-                     "S3 sent a URL-encoded key with a bad escape: '" + printable(text) + "'");
-            out += static_cast<char>(hi << 4 | lo);
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
+    auto out = decode_percent(text, /*plus_is_space=*/true);
+    if (!out)
+        fail(errc::io, "S3 sent a URL-encoded key with a bad escape: '" + printable(text) + "'");
+    return std::move(*out);
 }
 
 } // namespace musehub::s3::detail

@@ -8,6 +8,7 @@
 // element, an unknown entity) is musehub::error errc::io "S3 sent malformed XML: …".
 
 #include "musehub/core/error.hpp"
+#include "musehub/core/hex.hpp"
 #include "musehub/s3/detail/text.hpp"
 
 #include <cstddef>
@@ -49,14 +50,14 @@ inline std::string unescape(std::string_view text) {
         else if (name.size() >= 2 && name[0] == '#') {
             bool hex = name[1] == 'x' || name[1] == 'X';
             auto digits = name.substr(hex ? 2 : 1);
+            auto digit_value = [hex](char c) {
+                return hex ? hex_digit_value(c, HexCase::any) : c >= '0' && c <= '9' ? c - '0' : -1;
+            };
             if (digits.empty())
                 malformed("an empty character reference", text.substr(i));
             std::uint32_t cp = 0;
             for (char c : digits) {
-                int v = c >= '0' && c <= '9'          ? c - '0'
-                        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                      : -1;
+                int v = digit_value(c);
                 if (v < 0)
                     malformed("a bad character reference", text.substr(i));
                 cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
